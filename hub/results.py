@@ -1,0 +1,382 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Learners' results: checked, stored durably, and handed to sync in order.
+
+Results live in SQLite (Python's own ``sqlite3``, no extra dependency) in
+write-ahead-log mode with ``synchronous=FULL``: a batch is acknowledged only
+after its commit is fsynced, so an acknowledged result survives ``kill -9``
+and a power cut, and a crash mid-write rolls back to the last commit. Storing
+a result costs one B-tree insert however long the history is, and nothing is
+written while no results arrive.
+
+``ResultStore`` may be used from any number of threads: writes are serialised
+by one lock (SQLite allows one writer at a time anyway); reads use a
+connection per thread and do not wait for writers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from . import clock
+
+log = logging.getLogger(__name__)
+
+ACTIVITY_TYPES = frozenset({"listen_choose", "flashcards", "go_no_go"})
+MAX_REACTION_MS = 600_000
+
+PENDING, CONFIRMED, QUARANTINED = 0, 1, 2
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+# The record's fields, in the order they are stored.
+FIELDS = (
+    "id",
+    "learner_id",
+    "pack_id",
+    "pack_version",
+    "lesson_id",
+    "activity_id",
+    "activity_type",
+    "language",
+    "item",
+    "response",
+    "correct",
+    "reaction_ms",
+    "answered_at",
+    "tablet_seq",
+)
+_OPTIONAL = frozenset({"language", "response", "correct", "reaction_ms",
+                       "answered_at", "tablet_seq"})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    learner_id TEXT NOT NULL,
+    pack_id TEXT NOT NULL,
+    pack_version TEXT NOT NULL,
+    lesson_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    activity_type TEXT NOT NULL,
+    language TEXT,
+    item TEXT NOT NULL,
+    response TEXT,
+    correct INTEGER,
+    reaction_ms INTEGER,
+    answered_at TEXT,
+    tablet_seq INTEGER,
+    tablet_id TEXT,
+    received_at TEXT NOT NULL,
+    clock_trusted INTEGER NOT NULL,
+    status INTEGER NOT NULL DEFAULT 0,
+    status_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS results_pending ON results (seq) WHERE status = 0;
+CREATE INDEX IF NOT EXISTS results_learner ON results (learner_id, seq);
+"""
+
+
+class StoreFull(Exception):
+    """The disk has no room for more results; nothing of the batch was stored."""
+
+
+class RecordError(Exception):
+    def __init__(self, field_name: str, reason: str):
+        super().__init__(f"{field_name}: {reason}")
+        self.field = field_name
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    seq: int
+    id: str
+    record: dict
+    tablet_id: str | None
+    received_at: str
+    clock_trusted: bool
+
+
+@dataclass
+class BatchAnswer:
+    accepted: list = field(default_factory=list)
+    rejected: list = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"accepted": self.accepted, "rejected": self.rejected}
+
+
+def check_record(record, known_learner: Callable[[str], bool]) -> dict:
+    """Return the record with only its known fields, or raise RecordError."""
+    if not isinstance(record, dict):
+        raise RecordError("(record)", "must be a JSON object")
+
+    unknown = sorted(set(record) - set(FIELDS))
+    if unknown:
+        raise RecordError(unknown[0], "is not a field of a result; remove it")
+    for name in FIELDS:
+        if name not in record and name not in _OPTIONAL:
+            raise RecordError(name, "is missing")
+
+    clean = {name: record.get(name) for name in FIELDS}
+
+    try:
+        parsed = uuid.UUID(clean["id"]) if isinstance(clean["id"], str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise RecordError("id", "must be a UUID made on the tablet")
+    clean["id"] = str(parsed)
+
+    learner_id = clean["learner_id"]
+    if not isinstance(learner_id, str) or not known_learner(learner_id):
+        raise RecordError("learner_id", "is not a learner of this hub")
+
+    for name in ("pack_id", "pack_version", "lesson_id", "activity_id", "item"):
+        if not isinstance(clean[name], str) or not _NAME.match(clean[name]):
+            raise RecordError(name, "must be a name of 1-64 letters, digits, . _ -")
+    if clean["activity_type"] not in ACTIVITY_TYPES:
+        raise RecordError(
+            "activity_type", f"must be one of {', '.join(sorted(ACTIVITY_TYPES))}"
+        )
+
+    if clean["language"] is not None and not (
+        isinstance(clean["language"], str) and _LANGUAGE.match(clean["language"])
+    ):
+        raise RecordError("language", "must be a language code such as mn or en")
+    if clean["response"] is not None and not (
+        isinstance(clean["response"], str) and len(clean["response"]) <= 64
+    ):
+        raise RecordError("response", "must be text of at most 64 characters or null")
+    if clean["correct"] is not None and not isinstance(clean["correct"], bool):
+        raise RecordError("correct", "must be true, false or null")
+
+    reaction = clean["reaction_ms"]
+    if reaction is not None and not (
+        _is_whole(reaction) and 0 <= reaction <= MAX_REACTION_MS
+    ):
+        raise RecordError(
+            "reaction_ms", f"must be a whole number from 0 to {MAX_REACTION_MS}"
+        )
+    seq = clean["tablet_seq"]
+    if seq is not None and not (_is_whole(seq) and 0 <= seq < 2**53):
+        raise RecordError("tablet_seq", "must be a whole number from 0 up")
+
+    if clean["answered_at"] is not None:
+        clean["answered_at"] = _check_time(clean["answered_at"])
+
+    return clean
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_time(value) -> str:
+    reason = "must be an ISO 8601 time with a UTC offset"
+    if not isinstance(value, str) or len(value) > 40:
+        raise RecordError("answered_at", reason)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise RecordError("answered_at", reason) from None
+    if moment.tzinfo is None:
+        raise RecordError("answered_at", reason)
+    return value
+
+
+class ResultStore:
+    """All results this hub has received, pending or confirmed upstream."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._connections = []
+        self._connections_lock = threading.Lock()
+
+        conn = self._connection()
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def add_batch(
+        self,
+        records: list,
+        known_learner: Callable[[str], bool],
+        tablet_id: str | None = None,
+    ) -> BatchAnswer:
+        """Store the good records of a batch; name each bad one.
+
+        Returns only after the good records are on disk. Raises StoreFull
+        when the disk is full, having stored nothing.
+        """
+        answer = BatchAnswer()
+        checked = []
+        for index, record in enumerate(records):
+            try:
+                checked.append((index, check_record(record, known_learner)))
+            except RecordError as error:
+                answer.rejected.append(_rejection(index, record, error))
+
+        received_at = clock.now_text()
+        trusted = int(clock.clock_is_trusted())
+        conn = self._connection()
+
+        with self._write_lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for index, clean in checked:
+                    error = self._insert(conn, clean, tablet_id, received_at, trusted)
+                    if error is None:
+                        answer.accepted.append(clean["id"])
+                    else:
+                        answer.rejected.append(_rejection(index, clean, error))
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if "full" in str(error):
+                    raise StoreFull(str(error)) from None
+                raise
+
+        answer.rejected.sort(key=lambda rejection: rejection["index"])
+        return answer
+
+    def _insert(self, conn, clean, tablet_id, received_at, trusted):
+        values = [_to_column(clean[name]) for name in FIELDS]
+        cursor = conn.execute(
+            f"INSERT INTO results ({', '.join(FIELDS)}, tablet_id, received_at,"
+            f" clock_trusted) VALUES ({', '.join('?' * (len(FIELDS) + 3))})"
+            " ON CONFLICT (id) DO NOTHING",
+            [*values, tablet_id, received_at, trusted],
+        )
+        if cursor.rowcount == 1:
+            return None
+
+        row = conn.execute(
+            f"SELECT {', '.join(FIELDS)} FROM results WHERE id = ?", [clean["id"]]
+        ).fetchone()
+        if _record_from_row(row) == clean:
+            return None
+        return RecordError(
+            "id", "is already stored with other content; make a new id per answer"
+        )
+
+    def pending(self, limit: int, after_seq: int = 0) -> list[StoredResult]:
+        rows = self._connection().execute(
+            "SELECT * FROM results WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?",
+            [after_seq, limit],
+        )
+        return [_stored(row) for row in rows]
+
+    def mark_confirmed(self, ids: list[str]) -> None:
+        self._set_status(ids, CONFIRMED, None)
+
+    def quarantine(self, result_id: str, reason: str) -> None:
+        self._set_status([result_id], QUARANTINED, reason)
+
+    def _set_status(self, ids, status, reason) -> None:
+        conn = self._connection()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "UPDATE results SET status = ?, status_reason = ? WHERE id = ?",
+                [(status, reason, result_id) for result_id in ids],
+            )
+            conn.execute("COMMIT")
+
+    def counts(self) -> dict:
+        rows = self._connection().execute(
+            "SELECT status, count(*) FROM results GROUP BY status"
+        )
+        by_status = dict(rows.fetchall())
+        return {
+            "pending": by_status.get(PENDING, 0),
+            "confirmed": by_status.get(CONFIRMED, 0),
+            "quarantined": by_status.get(QUARANTINED, 0),
+        }
+
+    def query(self, sql: str, params=()) -> list[sqlite3.Row]:
+        """Run a read-only query on this thread's connection (for reports).
+
+        The connection is opened read-write but a query must not write:
+        writes go through this class's methods, which hold the write lock.
+        """
+        return self._connection().execute(sql, params).fetchall()
+
+    def ping(self) -> None:
+        """A cheap read that fails if the database cannot be read at all."""
+        self._connection().execute("SELECT max(seq) FROM results").fetchone()
+
+    def oldest_pending(self) -> StoredResult | None:
+        found = self.pending(limit=1)
+        return found[0] if found else None
+
+    def all(self, learner_id: str | None = None) -> list[StoredResult]:
+        """Every result in arrival order; for exports and tests, not hot paths."""
+        if learner_id is None:
+            rows = self._connection().execute("SELECT * FROM results ORDER BY seq")
+        else:
+            rows = self._connection().execute(
+                "SELECT * FROM results WHERE learner_id = ? ORDER BY seq", [learner_id]
+            )
+        return [_stored(row) for row in rows]
+
+
+def _to_column(value):
+    return int(value) if isinstance(value, bool) else value
+
+
+def _record_from_row(row) -> dict:
+    record = {name: row[name] for name in FIELDS}
+    if record["correct"] is not None:
+        record["correct"] = bool(record["correct"])
+    return record
+
+
+def _stored(row) -> StoredResult:
+    return StoredResult(
+        seq=row["seq"],
+        id=row["id"],
+        record=_record_from_row(row),
+        tablet_id=row["tablet_id"],
+        received_at=row["received_at"],
+        clock_trusted=bool(row["clock_trusted"]),
+    )
+
+
+def _rejection(index: int, record, error: RecordError) -> dict:
+    record_id = record.get("id") if isinstance(record, dict) else None
+    return {
+        "index": index,
+        "id": record_id if isinstance(record_id, str) else None,
+        "field": error.field,
+        "reason": error.reason,
+    }

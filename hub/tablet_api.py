@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The tablet API under ``/api/v1/``: the hub, classes, lessons, packs, results.
+
+Every error has one JSON shape, ``{"error": {"code", "message"}}``, so a
+tablet app can show or log it without guessing. Views only read the shared
+``Hub`` parts, which are themselves safe from any thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, current_app, jsonify, redirect, request
+from werkzeug.exceptions import HTTPException
+
+from . import __version__, clock
+from .results import StoreFull
+from .teacher.assignments import follow_assignment
+
+log = logging.getLogger(__name__)
+
+API_VERSION = 1
+bp = Blueprint("tablet_api", __name__, url_prefix="/api/v1")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str, message: str, headers=None):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    return error_response(error.status, error.code, error.message, error.headers)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    code = (error.name or "error").lower().replace(" ", "_")
+    return error_response(error.code or 500, code, error.description or error.name)
+
+
+def _hub():
+    return current_app.config["HUB"]
+
+
+@bp.get("/info")
+def info():
+    hub = _hub()
+    return {
+        "hub_id": hub.state.hub_id,
+        "name": hub.settings.HUB_NAME,
+        "version": __version__,
+        "api_version": API_VERSION,
+        "time": clock.now_text(),
+        "clock_trusted": clock.clock_is_trusted(),
+    }
+
+
+@bp.get("/classes")
+def classes():
+    state = _hub().state
+    found = []
+    for group in state.classes():
+        learners = [
+            {"id": row["id"], "name": row["name"], "picture": row["picture"]}
+            for row in state.learners(group["id"])
+        ]
+        found.append({"id": group["id"], "name": group["name"], "learners": learners})
+    return {"classes": found}
+
+
+@bp.get("/classes/<class_id>/lessons")
+def class_lessons(class_id: str):
+    hub = _hub()
+    if hub.state.get_class(class_id) is None:
+        raise ApiError(
+            404, "unknown_class", f"No class {class_id!r}. Fetch /api/v1/classes."
+        )
+
+    lessons = []
+    for pack in hub.packs.catalog():
+        if pack.kind != "lessons":
+            continue
+        words = {word["id"]: word for word in pack.manifest.get("words", [])}
+        base = f"/packs/{pack.id}/{pack.version}/"
+        for lesson in pack.manifest.get("lessons", []):
+            first = _first_word(lesson, words)
+            lessons.append(
+                {
+                    "pack_id": pack.id,
+                    "pack_version": pack.version,
+                    "lesson_id": lesson["id"],
+                    "title": lesson["title"],
+                    "picture": base + first["picture"] if first else None,
+                    "manifest_url": base + "pack.json",
+                }
+            )
+    return {"lessons": follow_assignment(hub.state, class_id, lessons)}
+
+
+def _first_word(lesson: dict, words: dict):
+    for activity in lesson.get("activities", []):
+        for word_id in activity.get("words", []):
+            if word_id in words:
+                return words[word_id]
+    return None
+
+
+@bp.get("/packs")
+def packs():
+    found = []
+    for pack in _hub().packs.catalog():
+        manifest = pack.manifest
+        base = f"/packs/{pack.id}/{pack.version}"
+        found.append(
+            {
+                "id": pack.id,
+                "version": pack.version,
+                "kind": pack.kind,
+                "title": manifest["title"],
+                "languages": manifest["languages"],
+                "age_range": manifest["age_range"],
+                "size": pack.size,
+                "manifest_url": f"{base}/pack.json",
+                "download_url": f"{base}.zip",
+            }
+        )
+    return {"packs": found}
+
+
+@bp.get("/packs/<pack_id>")
+def newest_pack(pack_id: str):
+    pack = _hub().packs.newest(pack_id)
+    if pack is None:
+        raise ApiError(
+            404, "unknown_pack", f"No pack {pack_id!r} here. Fetch /api/v1/packs."
+        )
+    return redirect(f"/packs/{pack.id}/{pack.version}/pack.json", code=307)
+
+
+@bp.post("/results")
+def post_results():
+    hub = _hub()
+    batch = _read_batch(
+        hub.settings.RESULTS_MAX_BATCH_BYTES, hub.settings.RESULTS_MAX_BATCH_COUNT
+    )
+
+    try:
+        answer = hub.results.add_batch(
+            batch["results"], hub.state.learner_exists, batch.get("tablet_id")
+        )
+    except StoreFull:
+        log.error("results disk is full; tablets keep their answers until it is not")
+        raise ApiError(
+            503,
+            "disk_full",
+            "The hub's disk is full, so nothing was stored. Keep the answers "
+            "and send them again later; a technician must free space.",
+            {"Retry-After": "300"},
+        ) from None
+
+    # In memory only, for the teacher page's "tablets seen recently".
+    seen = current_app.extensions.get("tablets_seen")
+    if seen is not None:
+        seen.saw(batch.get("tablet_id"), request.remote_addr, len(answer.accepted))
+    return answer.as_json()
+
+
+def _read_batch(max_bytes: int, max_count: int) -> dict:
+    declared = request.content_length
+    too_large = (
+        f"The body is larger than {max_bytes} bytes, the most the hub takes. "
+        "Send fewer results per batch."
+    )
+    if declared is not None and declared > max_bytes:
+        raise ApiError(413, "batch_too_large", too_large)
+
+    body = request.stream.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise ApiError(413, "batch_too_large", too_large)
+
+    try:
+        batch = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ApiError(
+            400,
+            "not_a_batch",
+            f"The body is not UTF-8 JSON ({error}). Send "
+            '{"results": [...]} as application/json.',
+        ) from None
+
+    if not isinstance(batch, dict) or not isinstance(batch.get("results"), list):
+        raise ApiError(
+            400,
+            "not_a_batch",
+            'The body must be a JSON object with a "results" list.',
+        )
+    if len(batch["results"]) > max_count:
+        raise ApiError(
+            400,
+            "batch_too_long",
+            f"The batch has {len(batch['results'])} results; the hub takes at "
+            f"most {max_count} at once. Split it.",
+        )
+    tablet_id = batch.get("tablet_id")
+    if tablet_id is not None and not (isinstance(tablet_id, str) and len(tablet_id) <= 64):
+        raise ApiError(400, "bad_tablet_id", "tablet_id must be text of at most 64 characters.")
+    return batch

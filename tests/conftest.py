@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Shared fixtures: a seeded hub data folder and a real hub server on it."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.support.hub import HubProcess, seed_data_dir
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory):
+    """A data folder with the bundled packs and the demo class, made once."""
+    data_dir = tmp_path_factory.mktemp("template") / "data"
+    seed_data_dir(data_dir)
+    return data_dir
+
+
+@pytest.fixture
+def hub_data(seeded_template, tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(seeded_template, data_dir)
+    return data_dir
+
+
+@pytest.fixture
+def hub_server(hub_data):
+    """A running hub with the bundled packs and the demo class."""
+    hub = HubProcess(hub_data).start()
+    yield hub
+    hub.kill()
+
+
+@pytest.fixture
+def demo_learners(hub_server):
+    classes = hub_server.get("/api/v1/classes").json()["classes"]
+    return classes[0]["learners"]

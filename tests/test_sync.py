@@ -1,0 +1,319 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Sync against a real Ralph LRS and a real catalog server, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import socket
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from hub.config import load_settings
+from hub.results import ResultStore
+from hub.state import HubState
+from hub.sync import push_results
+from hub.xapi import statement_for, validate_statement
+from tests.support.tablet import make_result
+
+
+@pytest.fixture
+def state(tmp_path):
+    state = HubState(tmp_path / "hub.json")
+    yield state
+    state.close()
+
+
+@pytest.fixture
+def learner(state):
+    """A learner with a real name, which must never leave the hub."""
+    class_id = state.add_class("1A")["id"]
+    return state.add_learner(class_id, "Болд Батбаяр", "horse")
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = ResultStore(tmp_path / "results.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def settings(lrs, tmp_path):
+    return load_settings(
+        environ={},
+        DATA_DIR=str(tmp_path),
+        LRS_URL=lrs.url,
+        LRS_USERNAME=lrs.username,
+        LRS_PASSWORD=lrs.password,
+        SYNC_TIMEOUT_S=10,
+        SYNC_BATCH_SIZE=3,
+    )
+
+
+def add_results(store, learner, count: int) -> list[str]:
+    records = [make_result(learner["id"]) for _ in range(count)]
+    answer = store.add_batch(records, known_learner=lambda _: True)
+    assert not answer.rejected
+    return answer.accepted
+
+
+def held_by_lrs(lrs, ids) -> dict:
+    by_id = lrs.statements_by_id()
+    return {result_id: len(by_id.get(result_id, [])) for result_id in ids}
+
+
+def post_to_lrs(lrs, statements) -> requests.Response:
+    return requests.post(
+        lrs.url + "statements",
+        json=statements,
+        auth=(lrs.username, lrs.password),
+        headers={"X-Experience-API-Version": "1.0.3"},
+        timeout=30,
+    )
+
+
+# Push
+
+
+def test_pushed_results_reach_the_lrs_once_each(lrs, store, state, learner, settings):
+    ids = add_results(store, learner, 8)
+
+    report = push_results(store, state.hub_id, settings)
+
+    assert report.ok, report.problem
+    assert report.confirmed == 8
+    assert store.counts()["pending"] == 0
+    assert held_by_lrs(lrs, ids) == {result_id: 1 for result_id in ids}
+
+
+def test_syncing_again_sends_nothing_twice(lrs, store, state, learner, settings):
+    first_ids = add_results(store, learner, 4)
+    push_results(store, state.hub_id, settings)
+    later_ids = add_results(store, learner, 2)
+
+    again = push_results(store, state.hub_id, settings)
+    idle = push_results(store, state.hub_id, settings)
+
+    assert (again.confirmed, idle.confirmed) == (2, 0)
+    assert held_by_lrs(lrs, first_ids + later_ids) == {
+        result_id: 1 for result_id in first_ids + later_ids
+    }
+
+
+def test_results_the_lrs_already_holds_are_confirmed_not_doubled(
+    lrs, store, state, learner, settings
+):
+    # As after a crash between the LRS's answer and marking them confirmed.
+    ids = add_results(store, learner, 3)
+    statements = [
+        statement_for(result, state.hub_id, settings)
+        for result in store.pending(limit=10)
+    ]
+    assert post_to_lrs(lrs, statements).status_code == 200
+
+    report = push_results(store, state.hub_id, settings)
+
+    assert report.ok, report.problem
+    assert report.confirmed == 3
+    assert held_by_lrs(lrs, ids) == {result_id: 1 for result_id in ids}
+
+
+def test_statements_in_the_lrs_are_valid_and_name_no_learner(
+    lrs, store, state, learner, settings
+):
+    ids = add_results(store, learner, 3)
+
+    push_results(store, state.hub_id, settings)
+    by_id = lrs.statements_by_id()
+
+    for result_id in ids:
+        [statement] = by_id[result_id]
+        assert validate_statement(statement) == []
+        text = json.dumps(statement, ensure_ascii=False)
+        assert learner["name"] not in text
+        assert "Болд" not in text
+        assert statement["actor"]["account"]["name"] == learner["id"]
+
+
+def test_a_wrong_password_is_a_plain_failure_and_confirms_nothing(
+    lrs, store, state, learner, settings
+):
+    ids = add_results(store, learner, 2)
+    wrong = settings.replace(LRS_PASSWORD="not-the-password")
+
+    report = push_results(store, state.hub_id, wrong)
+
+    assert not report.ok
+    assert "credentials" in report.problem
+    assert "LRS_PASSWORD" in report.problem
+    assert "Traceback" not in report.problem
+    assert report.confirmed == 0
+    assert store.counts()["pending"] == 2
+    assert held_by_lrs(lrs, ids) == {result_id: 0 for result_id in ids}
+
+
+def test_a_statement_the_lrs_refuses_is_set_aside_and_the_rest_sent(
+    lrs, store, state, learner, settings
+):
+    ids = add_results(store, learner, 5)
+    # The LRS already holds other content under the third result's id.
+    clash = statement_for(store.pending(limit=10)[2], state.hub_id, settings)
+    clash["result"] = {"success": True, "response": "camel"}
+    assert post_to_lrs(lrs, [clash]).status_code == 200
+
+    report = push_results(store, state.hub_id, settings)
+
+    assert report.ok, report.problem
+    assert report.confirmed == 4
+    assert [item["id"] for item in report.quarantined] == [ids[2]]
+    assert "409" in report.quarantined[0]["reason"]
+    assert store.counts() == {"pending": 0, "confirmed": 4, "quarantined": 1}
+
+
+def test_nothing_is_set_aside_when_the_lrs_refuses_everything(
+    store, state, learner, settings
+):
+    add_results(store, learner, 4)
+
+    with fake_lrs(status=400, body=b'{"detail": "nope"}') as url:
+        report = push_results(store, state.hub_id, settings.replace(LRS_URL=url))
+
+    assert "refused" in report.problem
+    assert report.quarantined == []
+    assert store.counts()["pending"] == 4
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "words"),
+    [
+        (
+            200,
+            {"Content-Type": "text/html"},
+            b"<html>Log in to Wi-Fi</html>",
+            "captive portal",
+        ),
+        (302, {"Location": "http://portal.example/login"}, b"", "redirected"),
+        (503, {"Content-Type": "text/plain"}, b"down for maintenance", "503"),
+    ],
+)
+def test_an_answer_that_is_not_an_lrs_confirms_nothing(
+    store, state, learner, settings, status, headers, body, words
+):
+    add_results(store, learner, 2)
+
+    with fake_lrs(status, body, headers) as url:
+        report = push_results(store, state.hub_id, settings.replace(LRS_URL=url))
+
+    assert not report.ok
+    assert words in report.problem
+    assert store.counts()["pending"] == 2
+
+
+def test_an_unreachable_lrs_is_named_in_plain_words(store, state, learner, settings):
+    add_results(store, learner, 1)
+    url = f"http://127.0.0.1:{closed_port()}/xAPI/"
+
+    report = push_results(store, state.hub_id, settings.replace(LRS_URL=url))
+
+    assert report.problem.startswith("could not reach the LRS at 127.0.0.1:")
+    assert store.counts()["pending"] == 1
+
+
+def test_a_silent_lrs_times_out(store, state, learner, settings):
+    add_results(store, learner, 1)
+    quiet = settings.replace(SYNC_TIMEOUT_S=1)
+
+    with silent_server() as url:
+        started = time.monotonic()
+        report = push_results(store, state.hub_id, quiet.replace(LRS_URL=url))
+
+    assert time.monotonic() - started < 5
+    assert "did not answer in time" in report.problem
+    assert store.counts()["pending"] == 1
+
+
+def test_without_an_lrs_url_results_wait(store, state, learner, settings):
+    add_results(store, learner, 2)
+
+    report = push_results(store, state.hub_id, settings.replace(LRS_URL=""))
+
+    assert report.skipped == "LRS_URL is not set"
+    assert report.pending == 2
+
+
+def test_the_test_lrs_listens_only_on_loopback(lrs):
+    port = int(lrs.url.split(":")[2].split("/")[0])
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, hex_port = local.rsplit(":", 1)
+                if state == "0A" and int(hex_port, 16) == port:
+                    listening.append(address)
+
+    assert listening == ["0100007F"]  # 127.0.0.1, little-endian hex
+
+
+# Small servers on 127.0.0.1 that are not an LRS
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(handler_class):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def fake_lrs(status: int, body: bytes, headers: dict | None = None):
+    """Answers every POST alike, as a captive portal or a broken proxy would."""
+
+    class Handler(QuietHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serving(Handler) as url:
+        yield url + "xAPI/"
+
+
+@contextlib.contextmanager
+def silent_server():
+    """Accepts connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/xAPI/"
