@@ -369,7 +369,7 @@ def cmd_reset_password(settings, args):
 
     hub = _open_hub(settings)
     try:
-        who = f"reset from the command line by {getpass.getuser()}"
+        who = f"cli:{getpass.getuser()}"
         teacher = TeacherAccounts(hub.state).reset_password(
             args.name, _new_password(args), by=who
         )

@@ -241,9 +241,22 @@ def _convert(name: str, raw, where: str):
     return raw
 
 
+_DOC_HEADER = """\
+# Settings
+
+Each key can be set in the config file (`/etc/classroom-hub/hub.conf` when
+installed, or the file given with `--config`) as `KEY = value`, or in the
+environment as `CLASSROOM_HUB_KEY`; command-line options win over both.
+Units are in the names (`_S` seconds, `_BYTES` bytes). Unknown keys are
+reported in the log and ignored.
+
+This page is made by `classroom-hub settings > docs/config.md`.
+"""
+
+
 def describe_settings() -> str:
-    """The registry as a Markdown table, for docs/config.md."""
-    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    """The registry as a Markdown page: docs/config.md is its output."""
+    lines = [_DOC_HEADER, "| key | default | meaning |", "| --- | --- | --- |"]
     for setting in REGISTRY:
         lines.append(f"| `{setting.name}` | `{setting.default}` | {setting.help} |")
     return "\n".join(lines)

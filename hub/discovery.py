@@ -83,7 +83,7 @@ class Advertiser:
                  interfaces: str = "", check_s: float = 5):
         self.hub_id = hub_id
         self.hub_name = hub_name
-        self.port = port
+        self.port = int(port)
         self.host = host
         self.interfaces = interfaces
         self.check_s = max(check_s, 1)
@@ -93,6 +93,7 @@ class Advertiser:
         self._zeroconf = None
         self._info = None
         self._addresses = []
+        self._announced = []
         self._last_problem = None
 
     @classmethod
@@ -131,7 +132,12 @@ class Advertiser:
             while not self._stopping.is_set():
                 addresses = advertised_addresses(self.host, self.interfaces)
                 if addresses != self._addresses:
-                    self._publish(addresses)
+                    try:
+                        self._publish(addresses)
+                    except Exception as error:
+                        # Tablets can still be given the address by hand; a
+                        # failure here must not take the server down.
+                        self._problem(f"mDNS failed unexpectedly: {error!r}")
                 self._stopping.wait(self.check_s)
         finally:
             self._withdraw()
@@ -177,7 +183,11 @@ class Advertiser:
             self._problem(f"mDNS announcement failed: {error}; will try again")
             return
 
+        stale = [address for address in self._announced if address not in addresses]
+        if stale:
+            self._say_goodbye_to(zeroconf, info.server, stale)
         self._zeroconf, self._info, self._addresses = zeroconf, info, addresses
+        self._announced = addresses
         self._last_problem = None
         advertised = info.name[: -len(SERVICE_TYPE) - 1]
         if advertised != self.name:
@@ -185,6 +195,25 @@ class Advertiser:
                      "as %r instead", self.name, advertised)
         log.info("advertised over mDNS as %r on %s port %s", advertised,
                  ", ".join(addresses), self.port)
+
+    def _say_goodbye_to(self, zeroconf, server: str, stale: list[str]) -> None:
+        """Expire addresses that went away with the interface that had them.
+
+        Their goodbye could not be sent from their own socket once the
+        address was gone, so tablets would keep trying them for the records'
+        lifetime; the new sockets send it for them.
+        """
+        from zeroconf import DNSAddress, DNSOutgoing
+        from zeroconf.const import _CLASS_IN_UNIQUE, _FLAGS_AA, _FLAGS_QR_RESPONSE
+        from zeroconf.const import _TYPE_A
+
+        out = DNSOutgoing(_FLAGS_QR_RESPONSE | _FLAGS_AA)
+        for address in stale:
+            record = DNSAddress(server, _TYPE_A, _CLASS_IN_UNIQUE, 0,
+                                socket.inet_aton(address))
+            out.add_answer_at_time(record, 0)
+        zeroconf.send(out)
+        log.info("withdrew %s from mDNS", ", ".join(stale))
 
     def _withdraw(self) -> None:
         if self._zeroconf is None:

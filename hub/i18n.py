@@ -101,13 +101,11 @@ def parse_po(text: str, source: str = "<po>") -> dict:
     keyword = None
     flags: set = set()
 
-    def finish(line_number: int) -> None:
+    def finish() -> None:
         nonlocal entry, keyword, flags
         if "msgid" in entry:
             if "msgstr" not in entry:
-                raise CatalogueError(
-                    f"{source}:{line_number}: msgid without msgstr"
-                )
+                raise CatalogueError(f"{source}:{entry['line']}: msgid without msgstr")
             if "fuzzy" not in flags and entry["msgid"]:
                 messages[(entry.get("msgctxt"), entry["msgid"])] = entry["msgstr"]
         entry, keyword, flags = {}, None, set()
@@ -117,7 +115,7 @@ def parse_po(text: str, source: str = "<po>") -> dict:
         line = raw.strip()
 
         if not line:
-            finish(number)
+            finish()
             continue
         if line.startswith("#,"):
             flags.update(flag.strip() for flag in line[2:].split(","))
@@ -134,7 +132,8 @@ def parse_po(text: str, source: str = "<po>") -> dict:
         word, _, rest = line.partition(" ")
         if word in ("msgctxt", "msgid") and "msgstr" in entry:
             # An entry may follow the previous one without a blank line.
-            finish(number)
+            finish()
+        entry.setdefault("line", number)
         if word.startswith("msgstr["):
             # Only the first plural form is kept; the hub's messages use
             # none (Mongolian nouns do not change after a numeral).
@@ -144,7 +143,7 @@ def parse_po(text: str, source: str = "<po>") -> dict:
         keyword = word
         entry[keyword] = _po_string(rest.strip(), source, number)
 
-    finish(len(lines) + 1)
+    finish()
     return messages
 
 

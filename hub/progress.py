@@ -40,9 +40,11 @@ _INDEXES = {
     ),
     # Only listen-and-choose answers say whether a child knows a word:
     # go/no-go trials measure attention, flashcards have no right answer.
+    # activity_type is a column too, or SQLite would still read the rows
+    # to check the condition (it does not take it from the WHERE here).
     "teacher_words": (
         "CREATE INDEX IF NOT EXISTS teacher_words ON results "
-        "(learner_id, item, language, correct, response) "
+        "(learner_id, activity_type, item, language, correct, response) "
         "WHERE activity_type = 'listen_choose'"
     ),
 }

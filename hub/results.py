@@ -85,6 +85,12 @@ CREATE INDEX IF NOT EXISTS results_learner ON results (learner_id, seq);
 """
 
 
+# Columns added after the first release, as (name, SQL type). A database made
+# before a column existed gets it at open; old rows hold NULL there. Append
+# only: never rename or drop, since hubs in the field carry old files.
+ADDED_COLUMNS: list[tuple[str, str]] = []
+
+
 class StoreFull(Exception):
     """The disk has no room for more results; nothing of the batch was stored."""
 
@@ -207,11 +213,23 @@ class ResultStore:
         conn = self._connection()
         conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(_SCHEMA)
+        self._add_missing_columns(conn)
+
+    @staticmethod
+    def _add_missing_columns(conn: sqlite3.Connection) -> None:
+        present = {row[1] for row in conn.execute("PRAGMA table_info(results)")}
+        for name, sql_type in ADDED_COLUMNS:
+            if name not in present:
+                conn.execute(f"ALTER TABLE results ADD COLUMN {name} {sql_type}")
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            # Each thread uses only its own connection; close() may run on
+            # another thread at shutdown, hence check_same_thread=False.
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=30, check_same_thread=False
+            )
             conn.execute("PRAGMA synchronous = FULL")
             conn.row_factory = sqlite3.Row
             self._local.conn = conn

@@ -6,7 +6,8 @@ marks a result confirmed only after the LRS has said it holds it; a crash
 between the two sends the batch again, which the LRS takes as a no-op since
 each statement keeps its result's id. Pull fetches the national catalog and
 installs each newer pack after checking its size and SHA-256; a partial
-download is kept in ``.incoming`` and resumed at the next sync.
+download is kept in the library's downloads folder and resumed at the next
+sync.
 
 Every network call has a timeout and verifies TLS. Failures come back as
 plain words in the reports, never as tracebacks. Not for concurrent use: one
@@ -27,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from . import __version__
+from .packs import PackError
 from .xapi import XAPI_VERSION, statement_for, validate_statement
 
 log = logging.getLogger(__name__)
@@ -182,9 +184,10 @@ def push_results(store, hub_id: str, settings, session=None) -> PushReport:
 
 def _push(store, hub_id, settings, session, report: PushReport) -> None:
     lrs = _Lrs(settings, session)
+    batch_size = max(1, settings.SYNC_BATCH_SIZE)
     after_seq = 0
     while True:
-        batch = store.pending(limit=settings.SYNC_BATCH_SIZE, after_seq=after_seq)
+        batch = store.pending(limit=batch_size, after_seq=after_seq)
         if not batch:
             return
         after_seq = batch[-1].seq
@@ -252,7 +255,7 @@ class _Lrs:
     def __init__(self, settings, session):
         self.address = settings.LRS_URL.rstrip("/") + "/statements"
         self.auth = (settings.LRS_USERNAME, settings.LRS_PASSWORD)
-        self.timeout = (settings.SYNC_TIMEOUT_S, settings.SYNC_TIMEOUT_S)
+        self.timeout = _timeout(settings)
         self.session = session
         self.took_some = False
 
@@ -288,7 +291,9 @@ class _Lrs:
                 ids = answer.json()
             except ValueError:
                 ids = None
-            if isinstance(ids, list) and set(ids) <= sent_ids:
+            if isinstance(ids, list) and all(
+                isinstance(i, str) and i in sent_ids for i in ids
+            ):
                 return
             raise SyncProblem(
                 f"{self.address} answered 200 but not with statement ids "
@@ -332,9 +337,17 @@ def _detail(answer) -> str:
     return " ".join(text.split())[:200] or answer.reason or "no reason given"
 
 
+def _timeout(settings) -> tuple:
+    """(connect, read) seconds; zero would make every request fail at once."""
+    seconds = max(1, settings.SYNC_TIMEOUT_S)
+    return (seconds, seconds)
+
+
 def network_problem(what: str, address: str, error: Exception) -> str:
     """Plain words for a failed request, with the likely fix."""
     host = urlsplit(address).netloc or address
+    if isinstance(error, (requests.exceptions.InvalidURL, ValueError)):
+        return f"{address!r} is not a usable http(s) address for {what}"
     if isinstance(error, requests.exceptions.SSLError):
         return (
             f"the TLS check of {host} failed; if the hub's clock is wrong, "
@@ -372,12 +385,13 @@ def pull_catalog(library, settings, session=None) -> PullReport:
 
 
 def _pull(library, settings, session, report: PullReport) -> None:
-    from .packs import PackError
-
-    timeout = (settings.SYNC_TIMEOUT_S, settings.SYNC_TIMEOUT_S)
+    timeout = _timeout(settings)
     catalog, base = _fetch_catalog(settings.CATALOG_URL, session, timeout)
 
-    for entry in _newest_entries(catalog, base, report):
+    wanted = _newest_entries(catalog, base, report)
+    _forget_old_downloads(library, wanted)
+
+    for entry in wanted:
         installed = library.newest(entry["id"])
         if installed is not None and _version(installed.version) >= _version(
             entry["version"]
@@ -387,7 +401,7 @@ def _pull(library, settings, session, report: PullReport) -> None:
 
         name = f"{entry['id']} {entry['version']}"
         try:
-            path = _download(entry, library, settings, session, timeout)
+            path = _download(entry, library, session, timeout)
         except SyncProblem as problem:
             report.problems.append(f"{name}: {problem}")
             continue
@@ -398,10 +412,12 @@ def _pull(library, settings, session, report: PullReport) -> None:
         try:
             library.install(path)
         except (PackError, OSError) as error:
+            # The checked download stays, so that the next sync tries the
+            # install again (after an upgrade, or with more free space)
+            # without fetching it again.
             report.problems.append(f"{name}: downloaded but refused: {error}")
             continue
-        finally:
-            path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         report.installed.append(name)
         log.info("installed pack %s from the national catalog", name)
 
@@ -474,22 +490,21 @@ def _version(text: str) -> tuple:
     return tuple(int(part) for part in text.split("."))
 
 
-def _download(entry, library, settings, session, timeout) -> Path:
-    """Fetch a pack zip into ``.incoming``, resuming a partial download.
+def _download(entry, library, session, timeout) -> Path:
+    """Fetch a pack zip into the library's downloads folder, resuming.
 
     The file is read at most one byte past its declared size, so a wrong or
     hostile server cannot fill the card. Returns the checked file.
     """
-    incoming = Path(library.root) / ".incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    part = incoming / f"{entry['id']}-{entry['version']}.zip.part"
+    downloads = Path(library.downloads_dir)
+    part = downloads / _download_name(entry)
     size, expected = entry["size"], entry["sha256"]
 
     have = part.stat().st_size if part.exists() else 0
     if have > size:
         part.unlink()
         have = 0
-    room = shutil.disk_usage(incoming).free - settings.DISK_RESERVE_BYTES
+    room = shutil.disk_usage(downloads).free - library.reserve_bytes
     if size - have > room:
         raise SyncProblem(f"not enough free space for {size} bytes; nothing fetched")
 
@@ -510,9 +525,7 @@ def _download(entry, library, settings, session, timeout) -> Path:
             f"the download's {what} does not match the catalog; discarded"
         )
 
-    ready = part.with_name(part.name.removesuffix(".part"))
-    part.replace(ready)
-    return ready
+    return part
 
 
 def _fetch_into(part: Path, url, have, size, digest, session, timeout):
@@ -543,9 +556,21 @@ def _fetch_into(part: Path, url, have, size, digest, session, timeout):
                     if have > size:
                         break
     except requests.RequestException as error:
-        # What arrived stays in the .part file for the next sync to resume.
+        # What arrived stays on disk for the next sync to resume.
         raise SyncProblem(network_problem("the pack server", url, error)) from None
     return have, digest
+
+
+def _download_name(entry: dict) -> str:
+    return f"{entry['id']}-{entry['version']}.zip"
+
+
+def _forget_old_downloads(library, wanted: list) -> None:
+    """Delete downloads of versions the catalog no longer offers."""
+    keep = {_download_name(entry) for entry in wanted}
+    for path in Path(library.downloads_dir).glob("*.zip"):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
 
 
 def _starts_at(answer, offset: int) -> bool:

@@ -177,7 +177,11 @@ class TeacherAccounts:
         return Teacher(record["id"], name)
 
     def reset_password(self, name: str, password: str, by: str) -> Teacher:
-        """Set a new password and sign the teacher out everywhere."""
+        """Set a new password and sign the teacher out everywhere.
+
+        ``by`` says who did it: ``cli:USER`` from the command line, ``page``
+        for a teacher changing their own on the teacher page.
+        """
         check_password_rules(password)
         hashed = hash_password(password)
 
@@ -195,7 +199,7 @@ class TeacherAccounts:
             self.record_event("password_reset", row["name"], by)
 
         log.warning(
-            "the password of teacher %s was reset (%s); %d session(s) ended",
+            "the password of teacher %s was reset (by %s); %d session(s) ended",
             row["name"],
             by,
             ended,

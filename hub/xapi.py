@@ -57,6 +57,15 @@ EXTENSION_NAMES = (
 )
 
 
+def learner_account(hub_id: str, record: dict) -> str:
+    """The learner's pseudonym upstream: unique across every hub, no name.
+
+    Learner ids are short and unique only within one hub; the hub's id
+    (a UUID) before them makes the pair unique in a national LRS.
+    """
+    return f"{hub_id}/{record['learner_id']}"
+
+
 def statement_for(result, hub_id: str, settings) -> dict:
     """The xAPI statement that reports one stored result.
 
@@ -96,7 +105,7 @@ def statement_for(result, hub_id: str, settings) -> dict:
         "id": result.id,
         "actor": {
             "objectType": "Agent",
-            "account": {"homePage": homepage, "name": record["learner_id"]},
+            "account": {"homePage": homepage, "name": learner_account(hub_id, record)},
         },
         "verb": verb,
         "object": {"objectType": "Activity", "id": item_iri, "definition": definition},

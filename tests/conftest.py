@@ -9,6 +9,8 @@ import pytest
 
 from tests.support.hub import HubProcess, seed_data_dir
 
+pytest_plugins = ["tests.support.lrs_fixture"]
+
 
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory):

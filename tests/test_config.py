@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import REGISTRY, ConfigError, load_settings
+from hub.config import REGISTRY, ConfigError, describe_settings, load_settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "config.md"
 
@@ -18,6 +18,9 @@ def test_every_setting_is_documented_with_its_default():
 
     for setting in REGISTRY:
         assert f"| `{setting.name}` | `{setting.default}` |" in text, setting.name
+    assert text.strip() == describe_settings().strip(), (
+        "docs/config.md is stale: run `classroom-hub settings > docs/config.md`"
+    )
 
 
 def test_file_then_environment_then_arguments_override_each_other(tmp_path):

@@ -10,17 +10,22 @@ import json
 import socket
 import threading
 import time
+import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 
+from hub.app import Hub
+from hub.catalog import pack_zip_from_folder, write_catalog
 from hub.config import load_settings
+from hub.packs import PackLibrary
 from hub.results import ResultStore
 from hub.state import HubState
-from hub.sync import push_results
+from hub.sync import pull_catalog, push_results, run_sync
 from hub.xapi import statement_for, validate_statement
+from tests.support.packs import PACK_ID, make_pack
 from tests.support.tablet import make_result
 
 
@@ -140,7 +145,7 @@ def test_statements_in_the_lrs_are_valid_and_name_no_learner(
         text = json.dumps(statement, ensure_ascii=False)
         assert learner["name"] not in text
         assert "Болд" not in text
-        assert statement["actor"]["account"]["name"] == learner["id"]
+        assert statement["actor"]["account"]["name"] == f"{state.hub_id}/{learner['id']}"
 
 
 def test_a_wrong_password_is_a_plain_failure_and_confirms_nothing(
@@ -183,7 +188,7 @@ def test_nothing_is_set_aside_when_the_lrs_refuses_everything(
 ):
     add_results(store, learner, 4)
 
-    with fake_lrs(status=400, body=b'{"detail": "nope"}') as url:
+    with fake_server(status=400, body=b'{"detail": "nope"}') as url:
         report = push_results(store, state.hub_id, settings.replace(LRS_URL=url))
 
     assert "refused" in report.problem
@@ -200,6 +205,12 @@ def test_nothing_is_set_aside_when_the_lrs_refuses_everything(
             b"<html>Log in to Wi-Fi</html>",
             "captive portal",
         ),
+        (
+            200,
+            {"Content-Type": "application/json"},
+            b'[{"id": 1}]',
+            "not with statement ids",
+        ),
         (302, {"Location": "http://portal.example/login"}, b"", "redirected"),
         (503, {"Content-Type": "text/plain"}, b"down for maintenance", "503"),
     ],
@@ -209,7 +220,7 @@ def test_an_answer_that_is_not_an_lrs_confirms_nothing(
 ):
     add_results(store, learner, 2)
 
-    with fake_lrs(status, body, headers) as url:
+    with fake_server(status, body, headers) as url:
         report = push_results(store, state.hub_id, settings.replace(LRS_URL=url))
 
     assert not report.ok
@@ -225,6 +236,20 @@ def test_an_unreachable_lrs_is_named_in_plain_words(store, state, learner, setti
 
     assert report.problem.startswith("could not reach the LRS at 127.0.0.1:")
     assert store.counts()["pending"] == 1
+
+
+def test_an_lrs_url_without_a_scheme_is_named_as_the_fault(
+    store, state, learner, settings
+):
+    add_results(store, learner, 1)
+
+    report = push_results(
+        store, state.hub_id, settings.replace(LRS_URL="lrs.example.mn/xAPI/")
+    )
+
+    assert report.problem == (
+        "'lrs.example.mn/xAPI/statements' is not a usable http(s) address for the LRS"
+    )
 
 
 def test_a_silent_lrs_times_out(store, state, learner, settings):
@@ -263,6 +288,184 @@ def test_the_test_lrs_listens_only_on_loopback(lrs):
     assert listening == ["0100007F"]  # 127.0.0.1, little-endian hex
 
 
+# Pull
+
+
+@pytest.fixture
+def library(tmp_path):
+    return PackLibrary(tmp_path / "packs", reserve_bytes=0)
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A folder served over HTTP with versions 1.0.0 and 1.1.0 of a pack."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for version in ("1.0.0", "1.1.0"):
+        folder = make_pack(tmp_path / f"pack-{version}", version=version)
+        pack_zip_from_folder(folder, site / f"{PACK_ID}-{version}.zip")
+    return site
+
+
+@pytest.fixture
+def pack_server(site):
+    with file_server(site) as server:
+        write_catalog(site, server.url)
+        yield server
+
+
+def catalog_settings(tmp_path, url, **more):
+    return load_settings(
+        environ={}, DATA_DIR=str(tmp_path), CATALOG_URL=url, SYNC_TIMEOUT_S=10, **more
+    )
+
+
+def edit_catalog(site, change) -> None:
+    catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
+    for entry in catalog["packs"]:
+        change(entry)
+    (site / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+
+
+def test_a_newer_pack_in_the_catalog_is_installed(tmp_path, site, library, pack_server):
+    library.install(site / f"{PACK_ID}-1.0.0.zip")
+    settings = catalog_settings(tmp_path, pack_server.url + "catalog.json")
+
+    report = pull_catalog(library, settings)
+
+    assert report.ok, report.problems
+    assert report.installed == [f"{PACK_ID} 1.1.0"]
+    assert library.newest(PACK_ID).version == "1.1.0"
+    assert pack_server.requested == ["/catalog.json", f"/{PACK_ID}-1.1.0.zip"]
+    assert list(library.downloads_dir.iterdir()) == []
+
+
+def test_pulling_again_fetches_only_the_catalog(tmp_path, library, pack_server):
+    settings = catalog_settings(tmp_path, pack_server.url + "catalog.json")
+    pull_catalog(library, settings)
+    pack_server.requested.clear()
+
+    again = pull_catalog(library, settings)
+
+    assert (again.installed, again.up_to_date) == ([], 1)
+    assert pack_server.requested == ["/catalog.json"]
+
+
+def test_a_pack_whose_sha256_differs_is_never_installed(
+    tmp_path, site, library, pack_server
+):
+    edit_catalog(site, lambda entry: entry.update(sha256="0" * 64))
+    settings = catalog_settings(tmp_path, pack_server.url + "catalog.json")
+
+    report = pull_catalog(library, settings)
+
+    assert report.installed == []
+    assert report.problems == [
+        f"{PACK_ID} 1.1.0: the download's SHA-256 does not match the catalog; discarded"
+    ]
+    assert library.newest(PACK_ID) is None
+    assert list(library.downloads_dir.iterdir()) == []
+
+
+def test_a_download_longer_than_the_catalog_says_is_cut_and_refused(
+    tmp_path, site, library, pack_server
+):
+    edit_catalog(site, lambda entry: entry.update(size=entry["size"] - 100))
+    settings = catalog_settings(tmp_path, pack_server.url + "catalog.json")
+
+    report = pull_catalog(library, settings)
+
+    assert "size does not match" in report.problems[0]
+    assert library.newest(PACK_ID) is None
+
+
+def test_pack_urls_may_be_relative_to_the_catalog(tmp_path, site, library):
+    with file_server(site) as server:
+        write_catalog(site, server.url)
+        edit_catalog(site, lambda entry: entry.update(url=entry["url"].rsplit("/")[-1]))
+        settings = catalog_settings(tmp_path, server.url + "catalog.json")
+
+        report = pull_catalog(library, settings)
+
+    assert report.installed == [f"{PACK_ID} 1.1.0"]
+
+
+def test_an_interrupted_download_resumes_where_it_stopped(
+    tmp_path, site, library, pack_server
+):
+    data = (site / f"{PACK_ID}-1.1.0.zip").read_bytes()
+    half = len(data) // 2
+    (library.downloads_dir / f"{PACK_ID}-1.1.0.zip").write_bytes(data[:half])
+    settings = catalog_settings(tmp_path, pack_server.url + "catalog.json")
+
+    report = pull_catalog(library, settings)
+
+    assert report.installed == [f"{PACK_ID} 1.1.0"]
+    assert pack_server.ranges == [f"bytes={half}-"]
+
+
+def test_a_pack_the_hub_refuses_is_not_fetched_again(tmp_path, site, library):
+    broken = site / "broken-1.0.0.zip"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("pack.json", "{not json")
+    data = broken.read_bytes()
+    entry = {
+        "id": "broken",
+        "version": "1.0.0",
+        "url": broken.name,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    (site / "catalog.json").write_text(json.dumps({"format": 1, "packs": [entry]}))
+
+    with file_server(site) as server:
+        settings = catalog_settings(tmp_path, server.url + "catalog.json")
+        first = pull_catalog(library, settings)
+        second = pull_catalog(library, settings)
+
+    assert first.problems[0].startswith("broken 1.0.0: downloaded but refused: ")
+    assert second.problems == first.problems
+    assert server.requested == ["/catalog.json", "/broken-1.0.0.zip", "/catalog.json"]
+
+
+def test_a_catalog_that_is_a_web_page_is_a_plain_failure(tmp_path, library):
+    with fake_server(200, b"<html>Log in</html>", {"Content-Type": "text/html"}) as url:
+        settings = catalog_settings(tmp_path, url)
+
+        report = pull_catalog(library, settings)
+
+    assert report.problems == [
+        f"the catalog at {url} is not JSON; a captive portal may be in the way"
+    ]
+
+
+def test_run_sync_sends_results_and_fetches_packs(lrs, tmp_path, pack_server):
+    settings = catalog_settings(
+        tmp_path,
+        pack_server.url + "catalog.json",
+        LRS_URL=lrs.url,
+        LRS_USERNAME=lrs.username,
+        LRS_PASSWORD=lrs.password,
+    )
+    hub = Hub.open(settings)
+    try:
+        class_id = hub.state.add_class("2B")["id"]
+        learner = hub.state.add_learner(class_id, "Сараа", "cow")
+        ids = add_results(hub.results, learner, 2)
+
+        report = run_sync(hub)
+    finally:
+        hub.close()
+
+    assert report.ok, report.summary()
+    assert report.summary().splitlines() == [
+        "results: 2 confirmed by the LRS, 0 still waiting",
+        f"packs: installed {PACK_ID} 1.1.0; 0 already up to date",
+    ]
+    assert json.loads(json.dumps(report.as_json()))["ok"] is True
+    assert held_by_lrs(lrs, ids) == {result_id: 1 for result_id in ids}
+
+
 # Small servers on 127.0.0.1 that are not an LRS
 
 
@@ -274,13 +477,16 @@ def closed_port() -> int:
 
 @contextlib.contextmanager
 def serving(handler_class):
+    """An HTTP server on 127.0.0.1 in a thread, noting what was asked of it."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    server.requested, server.ranges = [], []
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield server
     finally:
         server.shutdown()
         server.server_close()
@@ -292,13 +498,43 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class RangeFileHandler(QuietHandler):
+    """Serves a folder, answering one-range requests with 206 as CDNs do."""
+
+    def send_head(self):
+        self.server.requested.append(self.path)
+        wanted = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if wanted is None or not path.is_file():
+            return super().send_head()
+
+        self.server.ranges.append(wanted)
+        start = int(wanted.removeprefix("bytes=").removesuffix("-"))
+        size = path.stat().st_size
+        # do_GET closes the stream once it is sent, as for whole files.
+        stream = open(path, "rb")  # noqa: SIM115
+        stream.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", "application/zip")
+        self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+        self.send_header("Content-Length", str(size - start))
+        self.end_headers()
+        return stream
+
+
 @contextlib.contextmanager
-def fake_lrs(status: int, body: bytes, headers: dict | None = None):
-    """Answers every POST alike, as a captive portal or a broken proxy would."""
+def file_server(folder: Path):
+    handler = functools.partial(RangeFileHandler, directory=str(folder))
+    with serving(handler) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def fake_server(status: int, body: bytes, headers: dict | None = None):
+    """Answers every request alike, as a captive portal or a broken proxy would."""
 
     class Handler(QuietHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        def do_GET(self):
             self.send_response(status)
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
@@ -306,8 +542,12 @@ def fake_lrs(status: int, body: bytes, headers: dict | None = None):
             self.end_headers()
             self.wfile.write(body)
 
-    with serving(Handler) as url:
-        yield url + "xAPI/"
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.do_GET()
+
+    with serving(Handler) as server:
+        yield server.url + "xAPI/"
 
 
 @contextlib.contextmanager

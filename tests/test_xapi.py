@@ -82,7 +82,7 @@ def test_the_learner_is_named_only_by_a_pseudonymous_account(store, settings):
         "objectType": "Agent",
         "account": {
             "homePage": "https://classroom-hub.example/learners",
-            "name": "l-0a1b2c3d4e5f",
+            "name": f"{HUB_ID}/l-0a1b2c3d4e5f",
         },
     }
 

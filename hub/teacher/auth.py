@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from urllib.parse import urlsplit
 
-from flask import redirect, request, session, url_for
+from flask import flash, g, redirect, request, session, url_for
 
 from ..state import write_file_atomically
 from ..teachers import AccountError
@@ -269,8 +269,6 @@ def choose_language():
 @bp.route("/teachers", methods=["GET", "POST"])
 def teachers():
     """Other teachers' accounts, and one's own password."""
-    from flask import flash, g
-
     accounts = pages().accounts
     error = None
     if request.method == "POST":
@@ -281,8 +279,7 @@ def teachers():
                 ):
                     raise AccountError("password_wrong", "current password wrong")
                 accounts.reset_password(
-                    g.teacher.name, request.form.get("password", ""),
-                    by=f"changed by {g.teacher.name} on the teacher page",
+                    g.teacher.name, request.form.get("password", ""), by="page"
                 )
                 # The reset ended every session, this one too; a new one
                 # keeps the teacher who changed it signed in.
@@ -302,5 +299,32 @@ def teachers():
         status=400 if error else 200,
         error=error,
         teachers=accounts.teachers(),
-        events=accounts.events(),
+        events=describe_events(accounts.events()),
     )
+
+
+def describe_events(events: list[dict]) -> list[dict]:
+    """Account events with a sentence in the page's language."""
+    described = []
+    for event in events:
+        kind, detail = event["kind"], event.get("detail", "")
+        if kind == "teacher_added":
+            text = _("The account of {teacher} was created.", teacher=event["teacher"])
+        elif kind == "password_reset" and detail.startswith("cli:"):
+            text = _(
+                "The password of {teacher} was reset from the command line "
+                "(by {user}).",
+                teacher=event["teacher"],
+                user=detail[4:],
+            )
+        elif kind == "password_reset":
+            text = _("{teacher} changed their password.", teacher=event["teacher"])
+        else:
+            text = _(
+                "Sign-in was locked after wrong tries from {address} "
+                "(name tried: {teacher}).",
+                address=detail,
+                teacher=event["teacher"],
+            )
+        described.append({**event, "text": text})
+    return described

@@ -63,7 +63,10 @@ def read_class_list(data: bytes) -> tuple[list[ListedChild], list[Unusable]]:
     if not text.strip():
         raise ListRefused("empty")
 
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    rows = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True
+    )
+    lines = text.splitlines()
     children: list[ListedChild] = []
     unusable: list[Unusable] = []
     columns = None
@@ -73,8 +76,9 @@ def read_class_list(data: bytes) -> tuple[list[ListedChild], list[Unusable]]:
             cells = next(rows)
         except StopIteration:
             break
-        except csv.Error as error:
-            unusable.append(Unusable(rows.line_num, str(error)[:80], "unreadable"))
+        except csv.Error:
+            raw = lines[rows.line_num - 1] if rows.line_num <= len(lines) else ""
+            unusable.append(Unusable(rows.line_num, raw[:120], "unreadable"))
             continue
         line = rows.line_num
         cells = [_clean(cell) for cell in cells]

@@ -30,6 +30,8 @@ from .. import clock
 from .. import progress as queries
 from ..network import tablet_addresses
 from . import _, bp, page, pack_text, pages, problem, the_hub
+from .auth import describe_events
+from .tables import Table, csv_response, wants_csv
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +113,12 @@ class SyncRunner:
 
 
 def size_text(size: int) -> str:
-    for unit, message in ((1 << 30, "{number} GB"), (1 << 20, "{number} MB")):
-        if size >= unit:
-            return _(message, number=g.i18n.format_number(size / unit, 1))
-    return _("{number} KB", number=g.i18n.format_number(size / 1024))
+    number = g.i18n.format_number
+    if size >= 1 << 30:
+        return _("{number} GB", number=number(size / (1 << 30), 1))
+    if size >= 1 << 20:
+        return _("{number} MB", number=number(size / (1 << 20), 1))
+    return _("{number} KB", number=number(size / 1024))
 
 
 def _tablet_urls() -> list[str]:
@@ -157,21 +161,48 @@ def _warnings(backlog, free: int) -> list[str]:
     return found
 
 
+def _ago(seconds: float) -> str:
+    if seconds < 60:
+        return _("just now")
+    return _("{minutes} min ago", minutes=g.i18n.format_number(seconds // 60))
+
+
 @bp.get("/")
 def glance():
     hub = the_hub()
     settings = hub.settings
+
+    tablets = Table(
+        "tablets",
+        [("tablet_id", _("Tablet")), ("seen", _("Last answers sent")),
+         ("results", _("Answers in that batch")), ("address", _("Address"))],
+        [
+            {**row, "seen": _ago(row["ago_s"])}
+            for row in pages().tablets.recent()
+        ],
+    )
+    packs = Table(
+        "packs",
+        [("title", _("Pack")), ("kind", _("Kind")), ("version", _("Version")),
+         ("size", _("Size"))],
+        [
+            {"title": pack_text(pack.manifest["title"]),
+             "kind": _("Guide") if pack.kind == "guide" else _("Lessons"),
+             "version": pack.version, "size": size_text(pack.size)}
+            for pack in hub.packs.catalog()
+        ],
+    )
+    if wants_csv():
+        if request.args.get("table") == "packs":
+            return csv_response(packs, _("packs"))
+        return csv_response(tablets, _("tablets"))
+
     backlog = queries.sync_backlog(hub.results)
     free = shutil.disk_usage(hub.data_dir).free
-    packs = [
-        {"title": pack_text(pack.manifest["title"]), "id": pack.id,
-         "version": pack.version, "kind": pack.kind, "size": size_text(pack.size)}
-        for pack in hub.packs.catalog()
-    ]
     return page(
         "glance.html",
         urls=_tablet_urls(),
-        tablets=pages().tablets.recent(),
+        tablets=tablets,
         packs=packs,
         free=size_text(free),
         backlog=backlog,
@@ -179,7 +210,7 @@ def glance():
         sync_configured=bool(settings.LRS_URL or settings.CATALOG_URL),
         sync_running=pages().sync.running,
         last_sync=pages().sync.last,
-        events=pages().accounts.events(5),
+        events=describe_events(pages().accounts.events(5)),
         classes=hub.state.classes(),
     )
 

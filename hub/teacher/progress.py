@@ -153,6 +153,12 @@ def _response_text(row, words: dict) -> str:
     return word_text(response, row["language"], words)
 
 
+def _seconds(milliseconds: int | None) -> str:
+    if milliseconds is None:
+        return ""
+    return _("{seconds} s", seconds=g.i18n.format_number(milliseconds / 1000, 1))
+
+
 def _verdict(correct) -> str:
     if correct is None:
         return "—"
@@ -194,11 +200,14 @@ def learner_progress(learner_id: str):
             ("word", _("Word asked")),
             ("response", _("Answer")),
             ("verdict", _("Right?")),
-            ("reaction_ms", _("Reaction (ms)")),
         ],
     )
+    # Seconds read at a glance on the page; a spreadsheet gets exact ms.
     if exporting:
+        table.columns.append(("reaction_ms", _("Reaction (ms)")))
         table.columns.append(("received_at", _("Received (hub clock)")))
+    else:
+        table.columns.append(("reaction", _("Reaction time")))
     for row in rows:
         table.rows.append(
             {
@@ -213,6 +222,7 @@ def learner_progress(learner_id: str):
                 "verdict": _verdict(row["correct"]),
                 "correct": row["correct"],
                 "reaction_ms": row["reaction_ms"],
+                "reaction": _seconds(row["reaction_ms"]),
             }
         )
     if exporting:

@@ -246,6 +246,31 @@ class TabletBrowser:
                 )
             time.sleep(0.2)
 
+    def lose_result_replies(self, count: int) -> None:
+        """Let the next ``count`` result batches reach the hub but lose the
+        hub's replies, as a Wi-Fi that drops at the wrong moment does."""
+        self.script(
+            """
+            window.__repliesToLose = arguments[0];
+            if (window.__sendBeforeLosing) { return; }
+            var send = XMLHttpRequest.prototype.send;
+            window.__sendBeforeLosing = send;
+            XMLHttpRequest.prototype.send = function (body) {
+              var xhr = this;
+              if (window.__repliesToLose > 0 && typeof body === 'string' &&
+                  body.indexOf('"results"') >= 0) {
+                window.__repliesToLose -= 1;
+                xhr.onload = function () { xhr.onerror(); };
+              }
+              return send.apply(this, arguments);
+            };
+            """,
+            count,
+        )
+
+    def replies_still_to_lose(self) -> int:
+        return self.script("return window.__repliesToLose || 0;")
+
     def screenshot(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -77,11 +77,18 @@ class HubProcess:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "hub", "serve",
-                "--data-dir", str(self.data_dir),
-                "--host", "127.0.0.1",
-                "--port", str(self.port),
-                "--ready-file", str(ready),
+                sys.executable,
+                "-m",
+                "hub",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--ready-file",
+                str(ready),
             ],
             stdout=log,
             stderr=log,

@@ -16,6 +16,6 @@ from .lrs import RalphLRS
 
 @pytest.fixture(scope="session")
 def lrs(tmp_path_factory):
-    """A running Ralph LRS: ``.url``, ``.username``, ``.password``, ``.statements()``."""
+    """A running Ralph LRS: .url, .username, .password, .statements()."""
     with RalphLRS(tmp_path_factory.mktemp("ralph")) as server:
         yield server

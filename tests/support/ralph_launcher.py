@@ -7,12 +7,29 @@ socket already bound to 127.0.0.1 and listening. Ralph's settings come from
 the environment the caller sets (``RALPH_*``).
 
 One process, one thread serving, no reloader. SIGTERM (or Ctrl-C) stops
-uvicorn cleanly; the statements file is appended line by line, so a kill
-leaves at most a torn last line in a test's temporary folder.
+uvicorn cleanly, and so does the death of the test process that started it,
+so a killed test run leaves no server behind. The statements file is
+appended line by line: a kill leaves at most a torn last line in a test's
+temporary folder.
 """
 
+import os
+import signal
 import socket
 import sys
+import threading
+import time
+
+
+def stop_when_orphaned(parent: int) -> None:
+    """Send ourselves SIGTERM once the process that started us is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
 def main() -> int:
@@ -20,6 +37,7 @@ def main() -> int:
         print("usage: ralph_launcher.py FD (a listening TCP socket)", file=sys.stderr)
         return 2
     sock = socket.socket(fileno=int(sys.argv[1]))
+    stop_when_orphaned(os.getppid())
 
     # The tests promise that nothing they start listens beyond loopback.
     host, port = sock.getsockname()[:2]

@@ -12,20 +12,27 @@
   var pick = CH.i18n.pick;
 
   var LONGEST_REACTION_MS = 600000;
+  var SIGN_IN_KEPT_MS = 3 * 3600 * 1000;
   var ASSET_VERSION = document.documentElement.getAttribute('data-asset-version') || '';
 
   var screen = null;      // the <main> element screens draw into
-  var bar = {};           // the top bar's parts
   var current = {
     classes: [],
     classId: CH.storage.read('classId', null),
-    learner: readSession('learner'),
+    learner: keptLearner(),
     redraw: null,         // draws the screen again, after a language change
     run: null             // the lesson being played, if any
   };
 
   // The learner stays signed in across an accidental reload, but not for
-  // the next child who picks the tablet up the next day.
+  // the next child who picks the tablet up hours later (a tablet may keep
+  // a tab, and its sessionStorage, for days).
+  function keptLearner() {
+    var kept = readSession('learner');
+    var age = kept ? Date.now() - kept.signedInAt : -1;
+    return age >= 0 && age < SIGN_IN_KEPT_MS ? kept : null;
+  }
+
   function readSession(key) {
     try {
       var raw = window.sessionStorage.getItem('classroomHub.' + key);
@@ -52,70 +59,14 @@
       encodeURIComponent(ASSET_VERSION);
   }
 
-  // --- the bar -----------------------------------------------------------
-
-  function buildBar() {
-    bar.learner = el('button', {
-      type: 'button', class: 'bar-button switch-learner',
-      'data-testid': 'switch-learner', onclick: switchLearner
-    });
-    bar.lessons = el('button', {
-      type: 'button', class: 'bar-button to-lessons', 'data-testid': 'to-lessons',
-      onclick: function () { showLessons(); }
-    });
-    bar.language = el('button', {
-      type: 'button', class: 'bar-button language', 'data-testid': 'language',
-      onclick: function () {
-        CH.i18n.setLanguage(CH.i18n.other());
-        drawBar();
-        if (current.redraw) {
-          current.redraw();
-        }
-      }
-    });
-    bar.pending = el('div', {
-      class: 'pending', 'data-testid': 'pending-count', 'data-count': '0',
-      role: 'status'
-    });
-    var node = el('header', { class: 'bar' }, [
-      bar.learner, bar.lessons, el('div', { class: 'bar-space' }), bar.pending,
-      bar.language
-    ]);
-    document.body.insertBefore(node, document.body.firstChild);
-    drawBar();
-  }
+  // --- screens -------------------------------------------------------------
 
   function drawBar() {
-    document.title = t('pageTitle');
-    CH.dom.clear(bar.learner);
-    if (current.learner) {
-      bar.learner.appendChild(CH.dom.picture(pictureUrl(current.learner.picture),
-        'bar-picture'));
-    }
-    bar.learner.appendChild(el('span', { text: t('switchLearner') }));
-    bar.learner.style.display = current.learner ? '' : 'none';
-
-    CH.dom.clear(bar.lessons).appendChild(CH.dom.icon('lessons'));
-    bar.lessons.appendChild(el('span', { text: t('lessons') }));
-    bar.lessons.style.display = current.learner && current.run ? '' : 'none';
-
-    // The button names the language it switches to, in that language.
-    bar.language.textContent = CH.i18n.other() === 'en' ? 'English' : 'Монгол';
-    bar.language.setAttribute('aria-label', t('language'));
-    bar.language.setAttribute('lang', CH.i18n.other());
+    CH.bar.draw({
+      learnerPicture: current.learner ? pictureUrl(current.learner.picture) : null,
+      inLesson: !!(current.learner && current.run)
+    });
   }
-
-  function drawPending(state) {
-    var waiting = state.waiting;
-    bar.pending.setAttribute('data-count', String(waiting));
-    bar.pending.className = 'pending' + (waiting ? ' waiting' : '') +
-      (state.storageFull ? ' full' : '');
-    bar.pending.textContent = waiting ? String(waiting) : '';
-    bar.pending.title = state.storageFull ? t('storageFull') :
-      (waiting ? waiting + ' ' + t('waitingToSend') : t('allSent'));
-  }
-
-  // --- screens -------------------------------------------------------------
 
   function stopLesson() {
     if (current.run) {
@@ -230,10 +181,12 @@
   function showLearners(group) {
     stopLesson();
     signOut();
-    // A whole class should fit on a tablet without scrolling: a small
-    // child scrolling past their own picture is lost.
-    var many = (group.learners || []).length > 18;
-    var grid = el('div', { class: 'learner-grid' + (many ? ' many' : '') });
+    // Pictures as large as the class allows, and a whole class on one
+    // tablet screen: a small child who scrolls past their picture is lost.
+    var count = (group.learners || []).length;
+    var size = count <= 8 ? ' few cols-' + (count <= 4 ? count : count <= 6 ? 3 : 4) :
+      (count > 18 ? ' many' : '');
+    var grid = el('div', { class: 'learner-grid' + size });
     (group.learners || []).forEach(function (learner) {
       var firstName = String(learner.name || '').split(/\s+/)[0];
       grid.appendChild(el('button', {
@@ -264,7 +217,10 @@
   }
 
   function signIn(learner) {
-    current.learner = { id: learner.id, name: learner.name, picture: learner.picture };
+    current.learner = {
+      id: learner.id, name: learner.name, picture: learner.picture,
+      signedInAt: Date.now()
+    };
     writeSession('learner', current.learner);
     showLessons();
   }
@@ -368,6 +324,8 @@
           opened.close();
           return;
         }
+        // Sounds held in memory go when the lesson ends or is left.
+        run.onStop(opened.close);
         var stage = el('div', { class: 'stage', 'data-testid': 'stage' });
         showScreen('activity', null, [stage]);
         var ctx = {
@@ -387,7 +345,6 @@
             return;
           }
           if (next >= activities.length) {
-            opened.close();
             showEnd(entry);
             return;
           }
@@ -424,27 +381,20 @@
     ], function () { showEnd(entry); });
   }
 
-  // Focus rings only for someone using keys (see app.css).
-  function watchInputKind() {
-    var root = document.documentElement;
-    document.addEventListener('keydown', function (event) {
-      if (event.key === 'Tab' || event.keyCode === 9) {
-        root.classList.add('keyboard');
-      }
-    }, true);
-    ['mousedown', 'touchstart'].forEach(function (type) {
-      document.addEventListener(type, function () {
-        root.classList.remove('keyboard');
-      }, { capture: true, passive: true });
-    });
-  }
-
   function boot() {
     CH.i18n.setLanguage(CH.i18n.language());
-    watchInputKind();
     screen = document.getElementById('screen');
-    buildBar();
-    CH.results.onChange(drawPending);
+    CH.bar.build({
+      switchLearner: switchLearner,
+      lessons: function () { showLessons(); },
+      languageChanged: function () {
+        drawBar();
+        if (current.redraw) {
+          current.redraw();
+        }
+      }
+    });
+    CH.results.onChange(CH.bar.drawPending);
     CH.results.start();
 
     // For the teacher's tools and the browser tests; no part of the UI.

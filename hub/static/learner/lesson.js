@@ -210,7 +210,12 @@
   function Run() {
     this.alive = true;
     this.timers = [];
+    this.cleanups = [];
   }
+
+  Run.prototype.onStop = function (cleanup) {
+    this.cleanups.push(cleanup);
+  };
 
   Run.prototype.later = function (ms, action) {
     var run = this;
@@ -230,6 +235,8 @@
     this.alive = false;
     this.timers.forEach(function (timer) { window.clearTimeout(timer); });
     stopSound();
+    this.cleanups.forEach(function (cleanup) { cleanup(); });
+    this.cleanups = [];
   };
 
   CH.lesson = {

@@ -187,10 +187,14 @@
       notify();
       return waiting;
     }, function (error) {
+      // Only a bug gets here; the answers stay queued for the next try.
+      if (window.console) {
+        window.console.error('sending results failed', error);
+      }
       flushing = null;
       failures += 1;
       scheduleRetry(0);
-      throw error;
+      return load().length;
     });
     return flushing;
   }
