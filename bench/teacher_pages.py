@@ -49,7 +49,11 @@ PASSWORD = "bench-password"
 def cli(data_dir: Path, *args: str, stdin: str | None = None) -> None:
     subprocess.run(
         [sys.executable, "-m", "hub", "--data-dir", str(data_dir), *args],
-        input=stdin, text=True, check=True, capture_output=True, cwd=ROOT,
+        input=stdin,
+        text=True,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
     )
 
 
@@ -131,8 +135,7 @@ def fill(data_dir: Path, learners: list[str], total: int) -> float:
 
     conn = sqlite3.connect(data_dir / "results.sqlite3")
     with conn:
-        conn.execute("UPDATE results SET status = 1 WHERE seq <= ?",
-                     [int(total * 0.9)])
+        conn.execute("UPDATE results SET status = 1 WHERE seq <= ?", [int(total * 0.9)])
     conn.close()
     return time.monotonic() - started
 
@@ -147,9 +150,23 @@ class Hub:
     def start(self) -> float:
         started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub", "serve", "--data-dir", str(self.data_dir),
-             "--host", "127.0.0.1", "--port", "0", "--ready-file", str(self.ready)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "hub",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--ready-file",
+                str(self.ready),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
         )
         while not self.ready.exists() or not self.ready.read_text():
             if self.process.poll() is not None:
@@ -171,8 +188,10 @@ def sign_in(hub: Hub) -> requests.Session:
     session = requests.Session()
     page = session.get(hub.url("/teacher/sign-in")).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    answer = session.post(hub.url("/teacher/sign-in"), data={
-        "csrf_token": token, "name": "Bench", "password": PASSWORD})
+    answer = session.post(
+        hub.url("/teacher/sign-in"),
+        data={"csrf_token": token, "name": "Bench", "password": PASSWORD},
+    )
     answer.raise_for_status()
     return session
 
@@ -187,25 +206,44 @@ def time_page(session, url: str) -> dict:
         answer.raise_for_status()
         size = len(answer.content)
     times.sort()
-    return {"median_ms": round(statistics.median(times) * 1000, 1),
-            "max_ms": round(times[-1] * 1000, 1), "bytes": size}
+    return {
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "max_ms": round(times[-1] * 1000, 1),
+        "bytes": size,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=int, default=1_000_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="fill this folder once and keep it; later runs reuse it as it is",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="teacher-bench-") as tmp:
-        data_dir = Path(tmp) / "data"
-        packs = sorted(p for p in (ROOT / "content_packs").iterdir()
-                       if (p / "pack.json").exists())
-        cli(data_dir, "install-pack", *map(str, packs))
-        classes = add_learners(data_dir)
+        data_dir = (args.keep or Path(tmp)) / "data"
+        if (data_dir / "bench.json").exists():
+            kept = json.loads((data_dir / "bench.json").read_text())
+            classes, fill_s = kept["classes"], kept["fill_s"]
+        else:
+            packs = sorted(
+                p
+                for p in (ROOT / "content_packs").iterdir()
+                if (p / "pack.json").exists()
+            )
+            cli(data_dir, "install-pack", *map(str, packs))
+            classes = add_learners(data_dir)
+            learners = [learner for group in classes.values() for learner in group]
+            fill_s = fill(data_dir, learners, args.results)
+            cli(data_dir, "add-teacher", "Bench", "--password-stdin", stdin=PASSWORD)
+            (data_dir / "bench.json").write_text(
+                json.dumps({"classes": classes, "fill_s": fill_s})
+            )
         learners = [learner for group in classes.values() for learner in group]
-        fill_s = fill(data_dir, learners, args.results)
-        cli(data_dir, "add-teacher", "Bench", "--password-stdin", stdin=PASSWORD)
 
         hub = Hub(data_dir)
         first_start_s = hub.start()
@@ -215,25 +253,23 @@ def main() -> None:
             session = sign_in(hub)
             class_id = next(iter(classes))
             learner_id = classes[class_id][0]
+            progress = f"/teacher/classes/{class_id}/progress"
+            learner = f"/teacher/learners/{learner_id}"
             pages = {
                 "hub at a glance": "/teacher/",
                 "classes (14)": "/teacher/classes",
                 "class of 36: learners": f"/teacher/classes/{class_id}",
                 "class of 36: lessons": f"/teacher/classes/{class_id}/lessons",
-                "class of 36: progress grid, chart, hard words":
-                    f"/teacher/classes/{class_id}/progress",
-                "class grid as CSV":
-                    f"/teacher/classes/{class_id}/progress?export=csv&table=grid",
-                "hard words as CSV":
-                    f"/teacher/classes/{class_id}/progress?export=csv&table=words",
-                "learner: lessons, chart, last 50 answers":
-                    f"/teacher/learners/{learner_id}",
-                "learner: all 2,000 answers as CSV":
-                    f"/teacher/learners/{learner_id}?export=csv",
+                "class of 36: progress grid, chart, hard words": progress,
+                "class grid as CSV": f"{progress}?export=csv&table=grid",
+                "hard words as CSV": f"{progress}?export=csv&table=words",
+                "learner: lessons, chart, last 50 answers": learner,
+                "learner: all 2,000 answers as CSV": f"{learner}?export=csv",
                 "guides": "/teacher/guides",
             }
-            figures = {name: time_page(session, hub.url(path))
-                       for name, path in pages.items()}
+            figures = {
+                name: time_page(session, hub.url(path)) for name, path in pages.items()
+            }
             size = (data_dir / "results.sqlite3").stat().st_size
         finally:
             hub.stop()
@@ -251,15 +287,19 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    print(f"{report['results']:,} results, {report['learners']} learners; "
-          f"first start {report['first_start_s']} s (builds indexes), "
-          f"next start {report['second_start_s']} s; "
-          f"results file {size / 2**20:.0f} MiB")
+    print(
+        f"{report['results']:,} results, {report['learners']} learners; "
+        f"first start {report['first_start_s']} s (builds indexes), "
+        f"next start {report['second_start_s']} s; "
+        f"results file {size / 2**20:.0f} MiB"
+    )
     print("| page | median | slowest of 20 | size |")
     print("| --- | --- | --- | --- |")
     for name, figure in figures.items():
-        print(f"| {name} | {figure['median_ms']} ms | {figure['max_ms']} ms | "
-              f"{figure['bytes'] / 1024:.0f} KiB |")
+        print(
+            f"| {name} | {figure['median_ms']} ms | {figure['max_ms']} ms | "
+            f"{figure['bytes'] / 1024:.0f} KiB |"
+        )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from .clock import ClockWatch
 from .config import Settings
 from .media import PackFilesMiddleware
 from .packs import PackLibrary
@@ -37,7 +38,10 @@ class Hub:
         return cls(
             settings=settings,
             state=HubState(data_dir / "hub.json"),
-            results=ResultStore(data_dir / "results.sqlite3"),
+            results=ResultStore(
+                data_dir / "results.sqlite3",
+                ClockWatch(data_dir, max_skew_s=settings.CLOCK_MAX_SKEW_S),
+            ),
             packs=PackLibrary(
                 data_dir / "packs", reserve_bytes=settings.DISK_RESERVE_BYTES
             ),
@@ -55,6 +59,9 @@ class Hub:
 def create_app(settings: Settings, hub: Hub | None = None) -> Flask:
     """Build the web application for a hub (opened from settings if not given)."""
     from . import learner_page, tablet_api, teacher
+    # The checks' views join the tablet API's and the teacher pages'
+    # blueprints, so they must be imported before those are registered.
+    from .assessments import api, pages  # noqa: F401
 
     hub = hub or Hub.open(settings)
     app = Flask(__name__)

@@ -30,6 +30,7 @@ import sqlite3
 import tarfile
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 from . import __version__, clock
@@ -47,6 +48,7 @@ class BackupError(Exception):
 
 def make_backup(hub, out, packs: str = "copy") -> dict:
     """Write a backup of an open ``hub.app.Hub`` to the binary file ``out``."""
+    # XXX: not encrypted, and it holds learners' names; keep the stick safe.
     data_dir = hub.data_dir
     with tempfile.TemporaryDirectory(dir=data_dir, prefix=".backup-") as work:
         work = Path(work)
@@ -66,8 +68,11 @@ def make_backup(hub, out, packs: str = "copy") -> dict:
             state = (data_dir / "hub.json").read_bytes()
         (work / "hub.json").write_bytes(state)
 
-        installed = [(pack.id, pack.version) for newest in hub.packs.catalog()
-                     for pack in hub.packs.versions(newest.id)]
+        installed = [
+            (pack.id, pack.version)
+            for newest in hub.packs.catalog()
+            for pack in hub.packs.versions(newest.id)
+        ]
         members = {name: work / name for name in _DATA_FILES}
         if packs == "copy":
             for pack_id, version in installed:
@@ -83,7 +88,9 @@ def make_backup(hub, out, packs: str = "copy") -> dict:
             "clock_trusted": clock.clock_is_trusted(),
             "results": results,
             "packs": packs,
-            "installed_packs": [f"{pack_id} {version}" for pack_id, version in installed],
+            "installed_packs": [
+                f"{pack_id} {version}" for pack_id, version in installed
+            ],
             "sha256": {name: _sha256(path) for name, path in members.items()},
         }
         _write_tar(out, manifest, members)
@@ -93,8 +100,10 @@ def make_backup(hub, out, packs: str = "copy") -> dict:
 def _write_tar(out, manifest: dict, members: dict) -> None:
     encoded = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
     # Level 1: the packs are zips already, and a Pi's CPU is slow.
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) as packed, \
-            tarfile.open(fileobj=packed, mode="w|") as archive:
+    with (
+        gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) as packed,
+        tarfile.open(fileobj=packed, mode="w|") as archive,
+    ):
         entry = tarfile.TarInfo("backup.json")
         entry.size, entry.mtime, entry.mode = len(encoded), int(time.time()), 0o640
         archive.addfile(entry, io.BytesIO(encoded))
@@ -122,49 +131,68 @@ def check_backup(archive_path: Path, into: Path) -> dict:
     code builds, so an archive cannot write outside ``into``.
     """
     try:
-        archive = tarfile.open(archive_path, mode="r:gz")
-    except (OSError, tarfile.TarError) as error:
+        return _unpack(archive_path, into)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise BackupError(
+            f"{archive_path} is damaged or cut short ({error}); use another backup"
+        ) from None
+
+
+def _unpack(archive_path: Path, into: Path) -> dict:
+    try:
+        with tarfile.open(archive_path, mode="r:gz") as archive:
+            manifest = _unpack_members(archive, archive_path, into)
+    except OSError as error:
         raise BackupError(f"{archive_path} is not a hub backup ({error})") from None
-
-    with archive:
-        try:
-            manifest = json.load(archive.extractfile("backup.json"))
-        except (KeyError, ValueError, AttributeError, tarfile.TarError):
-            raise BackupError(f"{archive_path} has no readable backup.json; it is "
-                              "not a hub backup or it is damaged") from None
-        if manifest.get("format") != FORMAT:
-            raise BackupError(f"{archive_path} is a backup of format "
-                              f"{manifest.get('format')}; this hub reads {FORMAT}")
-
-        expected = manifest.get("sha256", {})
-        for name in expected:
-            if name not in _DATA_FILES and not _PACK_MEMBER.match(name):
-                raise BackupError(f"{archive_path} names an unexpected file {name!r}")
-        for name in _DATA_FILES:
-            if name not in expected:
-                raise BackupError(f"{archive_path} lacks {name}")
-
-        for name, digest in expected.items():
-            target = into.joinpath(*name.split("/"))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                source = archive.extractfile(name)
-            except KeyError:
-                source = None
-            if source is None:
-                raise BackupError(f"{archive_path} lacks {name}; the copy is cut short")
-            with open(target, "wb") as handle:
-                shutil.copyfileobj(source, handle)
-            if _sha256(target) != digest:
-                raise BackupError(f"{name} in {archive_path} is damaged (its "
-                                  "SHA-256 differs); use another backup")
 
     _check_results(into / "results.sqlite3")
     try:
         json.loads((into / "hub.json").read_text(encoding="utf-8"))
     except ValueError as error:
-        raise BackupError(f"hub.json in {archive_path} cannot be read: {error}") \
-            from None
+        raise BackupError(
+            f"hub.json in {archive_path} cannot be read: {error}"
+        ) from None
+    return manifest
+
+
+def _unpack_members(archive, archive_path: Path, into: Path) -> dict:
+    try:
+        manifest = json.load(archive.extractfile("backup.json"))
+    except (KeyError, ValueError, AttributeError, tarfile.TarError):
+        raise BackupError(
+            f"{archive_path} has no readable backup.json; it is "
+            "not a hub backup or it is damaged"
+        ) from None
+    if manifest.get("format") != FORMAT:
+        raise BackupError(
+            f"{archive_path} is a backup of format "
+            f"{manifest.get('format')}; this hub reads {FORMAT}"
+        )
+
+    expected = manifest.get("sha256", {})
+    for name in expected:
+        if name not in _DATA_FILES and not _PACK_MEMBER.match(name):
+            raise BackupError(f"{archive_path} names an unexpected file {name!r}")
+    for name in _DATA_FILES:
+        if name not in expected:
+            raise BackupError(f"{archive_path} lacks {name}")
+
+    for name, digest in expected.items():
+        target = into.joinpath(*name.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            source = archive.extractfile(name)
+        except KeyError:
+            source = None
+        if source is None:
+            raise BackupError(f"{archive_path} lacks {name}; the copy is cut short")
+        with open(target, "wb") as handle:
+            shutil.copyfileobj(source, handle)
+        if _sha256(target) != digest:
+            raise BackupError(
+                f"{name} in {archive_path} is damaged (its "
+                "SHA-256 differs); use another backup"
+            )
     return manifest
 
 
@@ -188,8 +216,10 @@ def restore_backup(settings, archive_path: Path, force: bool = False) -> dict:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     if hub_running(data_dir) and not force:
-        raise BackupError(f"a hub is running on {data_dir}; stop it first "
-                          "(sudo systemctl stop classroom-hub) or give --force")
+        raise BackupError(
+            f"a hub is running on {data_dir}; stop it first "
+            "(sudo systemctl stop classroom-hub) or give --force"
+        )
 
     staging = Path(tempfile.mkdtemp(dir=data_dir, prefix=".restore-"))
     try:
@@ -207,9 +237,16 @@ def _swap_in(data_dir: Path, staging: Path) -> Path | None:
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     replaced = data_dir / f"replaced-{stamp}"
-    old = [data_dir / name for name in ("results.sqlite3", "results.sqlite3-wal",
-                                        "results.sqlite3-shm", "hub.json",
-                                        "hub.json.prev")]
+    old = [
+        data_dir / name
+        for name in (
+            "results.sqlite3",
+            "results.sqlite3-wal",
+            "results.sqlite3-shm",
+            "hub.json",
+            "hub.json.prev",
+        )
+    ]
     old = [path for path in old if path.exists()]
     if old:
         replaced.mkdir(exist_ok=True)
@@ -229,14 +266,16 @@ def _install_packs(settings, packs_dir: Path) -> list[str]:
 
     if not packs_dir.is_dir():
         return []
-    library = PackLibrary(settings.data_dir / "packs",
-                          reserve_bytes=settings.DISK_RESERVE_BYTES)
+    library = PackLibrary(
+        settings.data_dir / "packs", reserve_bytes=settings.DISK_RESERVE_BYTES
+    )
     installed = []
     for zip_path in sorted(packs_dir.glob("*/*.zip")):
         try:
             pack = library.install(zip_path)
         except PackError as error:
-            raise BackupError(f"pack {zip_path.parent.name} from the backup was "
-                              f"refused: {error}") from None
+            raise BackupError(
+                f"pack {zip_path.parent.name} from the backup was refused: {error}"
+            ) from None
         installed.append(f"{pack.id} {pack.version}")
     return installed

@@ -23,46 +23,78 @@ _MARKS = {"ok": "ok  ", "warn": "WARN", "bad": "BAD ", "skip": "--  "}
 
 def add_commands(command) -> None:
     """Add this module's commands through ``cli.build_parser``'s helper."""
-    doctor = command("doctor", cmd_doctor, "check every part of this hub and "
-                     "say what to do about each problem")
+    doctor = command(
+        "doctor",
+        cmd_doctor,
+        "check every part of this hub and say what to do about each problem",
+    )
     doctor.add_argument("--json", action="store_true", help="print as JSON")
-    doctor.add_argument("--timeout", type=float, default=5,
-                        help="seconds to wait for each network check (default 5)")
+    doctor.add_argument(
+        "--timeout",
+        type=float,
+        default=5,
+        help="seconds to wait for each network check (default 5)",
+    )
 
-    backup = command("backup", cmd_backup, "save results, classes and packs to "
-                     "one file, safely while the hub runs")
+    backup = command(
+        "backup",
+        cmd_backup,
+        "save results, classes and packs to one file, safely while the hub runs",
+    )
     backup.add_argument("file", help="archive to write (.tar.gz), or - for stdout")
     backup.add_argument(
-        "--packs", choices=("copy", "reference"), default="copy",
+        "--packs",
+        choices=("copy", "reference"),
+        default="copy",
         help="copy the packs into the backup (default), or only name them",
     )
 
-    restore = command("restore", cmd_restore, "put a backup back, after checking "
-                      "it; the replaced files are kept aside")
+    restore = command(
+        "restore",
+        cmd_restore,
+        "put a backup back, after checking it; the replaced files are kept aside",
+    )
     restore.add_argument("file", help="archive made by backup, or - for stdin")
-    restore.add_argument("--force", action="store_true",
-                         help="restore even while a hub runs on this data")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="restore even while a hub runs on this data",
+    )
 
-    identity = command("new-identity", cmd_new_identity, "give a hub copied from "
-                       "another's SD card its own id")
-    identity.add_argument("--moved", action="store_true", help="this card was moved "
-                          "out of a broken Pi: keep the id, accept this machine")
-    identity.add_argument("--force", action="store_true",
-                          help="change it even while the hub runs")
+    identity = command(
+        "new-identity",
+        cmd_new_identity,
+        "give a hub copied from another's SD card its own id",
+    )
+    identity.add_argument(
+        "--moved",
+        action="store_true",
+        help="this card was moved out of a broken Pi: keep the id, accept this machine",
+    )
+    identity.add_argument(
+        "--force", action="store_true", help="change it even while the hub runs"
+    )
 
 
 def cmd_doctor(settings, args):
+    import sqlite3
+
     from .doctor import BAD, examine
 
-    hub = _open_hub(settings)
+    # A damaged results file stops the hub from opening; doctor must still
+    # say so, and what to do.
     try:
-        findings = examine(hub, timeout_s=args.timeout)
+        hub = _open_hub(settings)
+    except sqlite3.DatabaseError:
+        hub = None
+    try:
+        findings = examine(settings, hub, timeout_s=args.timeout)
     finally:
-        hub.close()
+        if hub is not None:
+            hub.close()
 
     if args.json:
-        print(json.dumps([f.as_json() for f in findings], ensure_ascii=False,
-                         indent=2))
+        print(json.dumps([f.as_json() for f in findings], ensure_ascii=False, indent=2))
     else:
         for finding in findings:
             print(f"{_MARKS[finding.verdict]}  {finding.check}: {finding.detail}")
@@ -83,9 +115,12 @@ def cmd_backup(settings, args):
             manifest = _backup_to_file(hub, Path(args.file), args.packs)
     finally:
         hub.close()
-    print(f"backed up {manifest['results']} results, hub.json and "
-          f"{len(manifest['installed_packs'])} packs ({args.packs}) of hub "
-          f"{manifest['hub_id']} to {args.file}", file=sys.stderr)
+    print(
+        f"backed up {manifest['results']} results, hub.json and "
+        f"{len(manifest['installed_packs'])} packs ({args.packs}) of hub "
+        f"{manifest['hub_id']} to {args.file}",
+        file=sys.stderr,
+    )
 
 
 def _backup_to_file(hub, path: Path, packs: str) -> dict:
@@ -100,9 +135,11 @@ def _backup_to_file(hub, path: Path, packs: str) -> dict:
         partial.replace(path)
     except OSError as error:
         partial.unlink(missing_ok=True)
-        raise CommandError(f"cannot write {path}: {error.strerror}; choose a "
-                           "folder this user may write to, or use - and "
-                           "redirect the output") from None
+        raise CommandError(
+            f"cannot write {path}: {error.strerror}; choose a "
+            "folder this user may write to, or use - and "
+            "redirect the output"
+        ) from None
     return manifest
 
 
@@ -122,13 +159,17 @@ def cmd_restore(settings, args):
         except BackupError as error:
             raise CommandError(str(error)) from None
 
-    print(f"restored {manifest['results']} results and the classes of hub "
-          f"{manifest['hub_id']} from a backup made {manifest['made_at']}")
+    print(
+        f"restored {manifest['results']} results and the classes of hub "
+        f"{manifest['hub_id']} from a backup made {manifest['made_at']}"
+    )
     if manifest["installed"]:
         print(f"packs installed: {', '.join(manifest['installed'])}")
     elif manifest["installed_packs"]:
-        print("the backup only names its packs; install them again: "
-              f"{', '.join(manifest['installed_packs'])}")
+        print(
+            "the backup only names its packs; install them again: "
+            f"{', '.join(manifest['installed_packs'])}"
+        )
     if manifest["replaced"]:
         print(f"the files it replaced are kept in {manifest['replaced']}")
     if args.force:
@@ -140,8 +181,10 @@ def cmd_new_identity(settings, args):
     from .server import hub_running
 
     if hub_running(settings.data_dir) and not args.force:
-        raise CommandError("the hub is running; stop it first (sudo systemctl "
-                           "stop classroom-hub) or give --force")
+        raise CommandError(
+            "the hub is running; stop it first (sudo systemctl "
+            "stop classroom-hub) or give --force"
+        )
     hub = _open_hub(settings)
     try:
         old = hub.state.hub_id

@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = command("sync", cmd_sync, "send results to the LRS and fetch new packs now")
     sync.add_argument("--json", action="store_true", help="print the report as JSON")
+    sync.add_argument(
+        "--scheduled", action="store_true",
+        help="only if due: in a window, at this hub's turn, not backing off "
+        "(what the timer runs)",
+    )
+    sync.add_argument(
+        "--force", action="store_true", help="go on past the byte budget"
+    )
 
     catalog = command(
         "build-catalog",
@@ -150,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import care
 
     care.add_commands(command)
+    from . import sync_commands
+
+    sync_commands.add_commands(command)
     return parser
 
 
@@ -250,10 +261,19 @@ def cmd_sync(settings, args):
             "neither LRS_URL nor CATALOG_URL is set; set them in the config file "
             "(see `classroom-hub settings`)"
         )
+    from .sync_windows import WindowError, parse_windows
+
+    try:
+        parse_windows(settings.SYNC_WINDOWS)
+    except WindowError as error:
+        raise CommandError(str(error)) from None
+    trigger = "scheduled" if args.scheduled else "forced" if args.force else "now"
     hub = _open_hub(settings)
     try:
-        report = sync_once(hub)
+        report = sync_once(hub, trigger=trigger)
     except SyncBusy as error:
+        if args.scheduled:
+            return 0
         raise CommandError(str(error)) from None
     finally:
         hub.close()
@@ -381,32 +401,20 @@ def cmd_reset_password(settings, args):
 
 
 def cmd_status(settings, args):
+    from .sync_status import hub_status, status_lines
+    from .sync_windows import WindowError
+
     hub = _open_hub(settings)
-    counts = hub.results.counts()
-    oldest = hub.results.oldest_pending()
-    status = {
-        "hub_id": hub.state.hub_id,
-        "name": settings.HUB_NAME,
-        "version": __version__,
-        "data_dir": str(settings.data_dir),
-        "results": counts,
-        "oldest_pending_received_at": oldest.received_at if oldest else None,
-        "packs": [f"{pack.id} {pack.version}" for pack in hub.packs.catalog()],
-        "classes": len(hub.state.classes()),
-    }
+    try:
+        status = hub_status(hub)
+    except WindowError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        hub.close()
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
     else:
-        print(f"hub {status['name']} ({status['hub_id']}), version {__version__}")
-        print(f"data in {status['data_dir']}")
-        print(
-            f"results: {counts['pending']} waiting to sync, "
-            f"{counts['confirmed']} confirmed, {counts['quarantined']} quarantined"
-        )
-        if oldest:
-            print(f"oldest waiting result arrived {oldest.received_at}")
-        print(f"packs: {', '.join(status['packs']) or 'none'}")
-        print(f"classes: {status['classes']}")
+        print("\n".join(status_lines(status)))
 
 
 def cmd_settings(settings, args):

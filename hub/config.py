@@ -59,8 +59,52 @@ REGISTRY = [
     Setting(
         "SYNC_INTERVAL_S",
         0,
-        "Seconds between syncs run by the server itself; 0 leaves it to the "
-        "systemd timer or the sync command.",
+        "Seconds between the server's own checks whether a scheduled sync is "
+        "due; 0 leaves it to the systemd timer or the sync command.",
+    ),
+    Setting(
+        "SYNC_WINDOWS",
+        "01:00-05:00,12:30-13:30",
+        "Times of day, local time, when scheduled syncs may run: HH:MM-HH:MM, "
+        "comma-separated; empty means any time. `sync` by hand ignores them.",
+    ),
+    Setting(
+        "SYNC_SPREAD_S",
+        1800,
+        "Longest wait after a window opens before this hub's turn (drawn from "
+        "its id and the day), so that hubs do not all call at once.",
+    ),
+    Setting(
+        "SYNC_BUDGET_DAY_BYTES",
+        0,
+        "Bytes sync may move per day, both ways; 0 means no limit.",
+    ),
+    Setting(
+        "SYNC_BUDGET_MONTH_BYTES",
+        0,
+        "Bytes sync may move per calendar month, both ways; 0 means no limit.",
+    ),
+    Setting(
+        "SYNC_MAX_BYTES_PER_S",
+        0,
+        "Cap on the speed of each transfer, bytes per second; 0 means none.",
+    ),
+    Setting(
+        "SYNC_RETRIES",
+        3,
+        "Tries again of a request that timed out, was cut off or got 429/5xx, "
+        "within one sync, after growing waits.",
+    ),
+    Setting(
+        "SYNC_BACKOFF_MAX_S",
+        3600,
+        "Longest wait before the next scheduled sync after failed ones.",
+    ),
+    Setting(
+        "CLOCK_MAX_SKEW_S",
+        300,
+        "Seconds the hub's clock may differ from the national server's, or jump, "
+        "and still be trusted.",
     ),
     Setting(
         "XAPI_ACCOUNT_HOMEPAGE",
@@ -124,6 +168,14 @@ REGISTRY = [
         "TEACHER_WARN_SYNC_WAIT_S",
         7 * 24 * 3600,
         "Seconds a result may wait to be synced before the teacher page warns.",
+    ),
+    Setting(
+        "SCHOOL_ID",
+        "",
+        "The school's code from the national register, sent with the answers "
+        "to baseline and endline checks so that reports group them by school "
+        "(a school may have several hubs); empty: reports group by hub. Set it "
+        "before the first check: a statement sent once must not change.",
     ),
 ]
 

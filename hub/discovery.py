@@ -34,8 +34,18 @@ API_VERSION = "1"
 API_PATH = "/api/v1/"
 
 # Interfaces made by container and VM tools: tablets are never behind them.
-_CONTAINER_PREFIXES = ("docker", "br-", "veth", "virbr", "lxcbr", "lxdbr", "cni",
-                       "flannel", "podman", "vnet")
+_CONTAINER_PREFIXES = (
+    "docker",
+    "br-",
+    "veth",
+    "virbr",
+    "lxcbr",
+    "lxdbr",
+    "cni",
+    "flannel",
+    "podman",
+    "vnet",
+)
 
 # DNS labels hold 63 bytes; zeroconf appends "-2", "-3" … on a clash.
 _NAME_BYTES = 58
@@ -56,6 +66,8 @@ def advertised_addresses(host: str, interfaces: str) -> list[str]:
             return []
         return [host]
 
+    # XXX: IPv4 only; IPv6 link-local addresses would need the scope of
+    # each interface in the records.
     wanted = {name.strip() for name in interfaces.split(",") if name.strip()}
     found = []
     for name, address in interface_addresses().items():
@@ -79,8 +91,16 @@ def instance_name(hub_name: str) -> str:
 class Advertiser:
     """Keeps one hub advertised while the server runs."""
 
-    def __init__(self, *, hub_id: str, hub_name: str, port: int, host: str,
-                 interfaces: str = "", check_s: float = 5):
+    def __init__(
+        self,
+        *,
+        hub_id: str,
+        hub_name: str,
+        port: int,
+        host: str,
+        interfaces: str = "",
+        check_s: float = 5,
+    ):
         self.hub_id = hub_id
         self.hub_name = hub_name
         self.port = int(port)
@@ -97,7 +117,7 @@ class Advertiser:
         self._last_problem = None
 
     @classmethod
-    def for_hub(cls, hub, port: int) -> "Advertiser":
+    def for_hub(cls, hub, port: int) -> Advertiser:
         settings = hub.settings
         return cls(
             hub_id=hub.state.hub_id,
@@ -115,8 +135,7 @@ class Advertiser:
             log.info("listening on %s only; not advertised over mDNS", self.host)
             return
 
-        self._thread = threading.Thread(target=self._run, name="discovery",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="discovery", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 4) -> None:
@@ -134,7 +153,7 @@ class Advertiser:
                 if addresses != self._addresses:
                     try:
                         self._publish(addresses)
-                    except Exception as error:
+                    except Exception as error:  # noqa: BLE001
                         # Tablets can still be given the address by hand; a
                         # failure here must not take the server down.
                         self._problem(f"mDNS failed unexpectedly: {error!r}")
@@ -172,13 +191,16 @@ class Advertiser:
         try:
             zeroconf = Zeroconf(interfaces=addresses, ip_version=IPVersion.V4Only)
         except OSError as error:
-            self._problem(f"cannot open mDNS sockets on {', '.join(addresses)}: "
-                          f"{error}; will try again")
+            self._problem(
+                f"cannot open mDNS sockets on {', '.join(addresses)}: "
+                f"{error}; will try again"
+            )
             return
 
         try:
             zeroconf.register_service(info, allow_name_change=True)
-        except Exception as error:
+        # zeroconf raises its own errors and asyncio's; none may stop the hub.
+        except Exception as error:  # noqa: BLE001
             zeroconf.close()
             self._problem(f"mDNS announcement failed: {error}; will try again")
             return
@@ -191,10 +213,17 @@ class Advertiser:
         self._last_problem = None
         advertised = info.name[: -len(SERVICE_TYPE) - 1]
         if advertised != self.name:
-            log.info("another device on this network is called %r; advertised "
-                     "as %r instead", self.name, advertised)
-        log.info("advertised over mDNS as %r on %s port %s", advertised,
-                 ", ".join(addresses), self.port)
+            log.info(
+                "another device on this network is called %r; advertised as %r instead",
+                self.name,
+                advertised,
+            )
+        log.info(
+            "advertised over mDNS as %r on %s port %s",
+            advertised,
+            ", ".join(addresses),
+            self.port,
+        )
 
     def _say_goodbye_to(self, zeroconf, server: str, stale: list[str]) -> None:
         """Expire addresses that went away with the interface that had them.
@@ -204,13 +233,18 @@ class Advertiser:
         lifetime; the new sockets send it for them.
         """
         from zeroconf import DNSAddress, DNSOutgoing
-        from zeroconf.const import _CLASS_IN_UNIQUE, _FLAGS_AA, _FLAGS_QR_RESPONSE
-        from zeroconf.const import _TYPE_A
+        from zeroconf.const import (
+            _CLASS_IN_UNIQUE,
+            _FLAGS_AA,
+            _FLAGS_QR_RESPONSE,
+            _TYPE_A,
+        )
 
         out = DNSOutgoing(_FLAGS_QR_RESPONSE | _FLAGS_AA)
         for address in stale:
-            record = DNSAddress(server, _TYPE_A, _CLASS_IN_UNIQUE, 0,
-                                socket.inet_aton(address))
+            record = DNSAddress(
+                server, _TYPE_A, _CLASS_IN_UNIQUE, 0, socket.inet_aton(address)
+            )
             out.add_answer_at_time(record, 0)
         zeroconf.send(out)
         log.info("withdrew %s from mDNS", ", ".join(stale))
@@ -222,7 +256,7 @@ class Advertiser:
         # close() sends the goodbye packets for every registered service.
         try:
             self._zeroconf.close()
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001
             log.warning("mDNS goodbye failed: %s", error)
         self._zeroconf = None
         self._info = None

@@ -30,8 +30,20 @@ DEFAULT_LANGUAGE = "mn"
 
 FORMAT_CONTEXT = "format"
 MONTH_CONTEXT = "month"
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
-          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
 
 
 class CatalogueError(Exception):

@@ -83,8 +83,12 @@ def check_machine(hub, root: Path = Path("/")) -> str | None:
         if sum(hub.results.counts().values()) == 0:
             old = state.hub_id
             new = new_identity(hub, root)
-            log.warning("this hub's data was copied from another machine and "
-                        "holds no results; its id changed from %s to %s", old, new)
+            log.warning(
+                "this hub's data was copied from another machine and "
+                "holds no results; its id changed from %s to %s",
+                old,
+                new,
+            )
             return None
 
     problem = machine_problem(hub, root)

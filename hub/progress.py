@@ -115,10 +115,9 @@ def lesson_grid(results, learner_ids: list[str], mastery: Mastery) -> dict:
             [row["learner_id"], row["pack_id"], row["lesson_id"], mastery.answers],
         )
         right = sum(1 for answer in recent if answer["correct"])
-        mastered = (
-            len(recent) >= mastery.answers
-            and right * 100 >= mastery.percent * len(recent)
-        )
+        mastered = len(
+            recent
+        ) >= mastery.answers and right * 100 >= mastery.percent * len(recent)
         key = (row["learner_id"], row["pack_id"], row["lesson_id"])
         grid[key] = LessonCell(
             answers=row["answers"],

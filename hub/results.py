@@ -10,7 +10,9 @@ written while no results arrive.
 
 ``ResultStore`` may be used from any number of threads: writes are serialised
 by one lock (SQLite allows one writer at a time anyway); reads use a
-connection per thread and do not wait for writers.
+connection per thread and do not wait for writers. Batches that arrive while
+another is being committed are committed together, in one transaction and
+one fsync (group commit), and each is answered only after that commit.
 """
 
 from __future__ import annotations
@@ -26,10 +28,18 @@ from pathlib import Path
 from typing import Callable
 
 from . import clock
+from .assessments.records import (
+    ASSESSMENT_COLUMNS,
+    ASSESSMENT_FIELDS,
+    ASSESSMENT_TYPES,
+    BOOLEAN_FIELDS,
+    assessment_problem,
+)
 
 log = logging.getLogger(__name__)
 
 ACTIVITY_TYPES = frozenset({"listen_choose", "flashcards", "go_no_go"})
+ACTIVITY_TYPES |= ASSESSMENT_TYPES
 MAX_REACTION_MS = 600_000
 
 PENDING, CONFIRMED, QUARANTINED = 0, 1, 2
@@ -56,6 +66,10 @@ FIELDS = (
 )
 _OPTIONAL = frozenset({"language", "response", "correct", "reaction_ms",
                        "answered_at", "tablet_seq"})
+# A baseline or endline answer's attempt, window and flags, last; practice
+# answers leave them null (hub.assessments.records).
+FIELDS += ASSESSMENT_FIELDS
+_OPTIONAL |= frozenset(ASSESSMENT_FIELDS)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -88,7 +102,16 @@ CREATE INDEX IF NOT EXISTS results_learner ON results (learner_id, seq);
 # Columns added after the first release, as (name, SQL type). A database made
 # before a column existed gets it at open; old rows hold NULL there. Append
 # only: never rename or drop, since hubs in the field carry old files.
-ADDED_COLUMNS: list[tuple[str, str]] = []
+ADDED_COLUMNS: list[tuple[str, str]] = [
+    # The boot the result arrived in and CLOCK_BOOTTIME then, so that its
+    # true receipt time can be worked out once a trusted time is known in
+    # that boot (hub.clock.ClockWatch); set once, by correct_received_times.
+    ("boot_id", "TEXT"),
+    ("boot_ms", "INTEGER"),
+    ("received_at_corrected", "TEXT"),
+]
+# An assessment answer's attempt, window and flags (hub.assessments.records).
+ADDED_COLUMNS += ASSESSMENT_COLUMNS
 
 
 class StoreFull(Exception):
@@ -110,6 +133,7 @@ class StoredResult:
     tablet_id: str | None
     received_at: str
     clock_trusted: bool
+    received_at_corrected: str | None = None
 
 
 @dataclass
@@ -119,6 +143,18 @@ class BatchAnswer:
 
     def as_json(self) -> dict:
         return {"accepted": self.accepted, "rejected": self.rejected}
+
+
+@dataclass
+class _WaitingBatch:
+    """A checked batch waiting for the commit that will store it."""
+
+    checked: list
+    tablet_id: str | None
+    receipt: clock.Reading
+    answer: BatchAnswer
+    done: bool = False
+    error: Exception | None = None
 
 
 def check_record(record, known_learner: Callable[[str], bool]) -> dict:
@@ -180,6 +216,10 @@ def check_record(record, known_learner: Callable[[str], bool]) -> dict:
     if clean["answered_at"] is not None:
         clean["answered_at"] = _check_time(clean["answered_at"])
 
+    problem = assessment_problem(clean)
+    if problem is not None:
+        raise RecordError(*problem)
+
     return clean
 
 
@@ -203,9 +243,14 @@ def _check_time(value) -> str:
 class ResultStore:
     """All results this hub has received, pending or confirmed upstream."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, clock_watch: clock.ClockWatch | None = None):
         self.path = Path(path)
+        # Judges the clock for each batch; its clock.json sits beside us.
+        self.clock = clock_watch or clock.ClockWatch(self.path.parent)
         self._write_lock = threading.Lock()
+        # Batches of request threads waiting for the next group commit.
+        self._waiting: list[_WaitingBatch] = []
+        self._waiting_lock = threading.Lock()
         self._local = threading.local()
         self._connections = []
         self._connections_lock = threading.Lock()
@@ -220,7 +265,12 @@ class ResultStore:
         present = {row[1] for row in conn.execute("PRAGMA table_info(results)")}
         for name, sql_type in ADDED_COLUMNS:
             if name not in present:
-                conn.execute(f"ALTER TABLE results ADD COLUMN {name} {sql_type}")
+                try:
+                    conn.execute(f"ALTER TABLE results ADD COLUMN {name} {sql_type}")
+                except sqlite3.OperationalError as error:
+                    # Another process (server and a command) opened it too.
+                    if "duplicate column" not in str(error):
+                        raise
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -263,37 +313,59 @@ class ResultStore:
             except RecordError as error:
                 answer.rejected.append(_rejection(index, record, error))
 
-        received_at = clock.now_text()
-        trusted = int(clock.clock_is_trusted())
-        conn = self._connection()
+        batch = _WaitingBatch(checked, tablet_id, self.clock.reading(), answer)
+        with self._waiting_lock:
+            self._waiting.append(batch)
 
+        # Whoever takes the lock next commits every batch waiting by then,
+        # ours included unless an earlier holder already did: one fsync for
+        # a class of tablets sending at once, instead of one each in turn.
         with self._write_lock:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                for index, clean in checked:
-                    error = self._insert(conn, clean, tablet_id, received_at, trusted)
-                    if error is None:
-                        answer.accepted.append(clean["id"])
-                    else:
-                        answer.rejected.append(_rejection(index, clean, error))
-                conn.execute("COMMIT")
-            except sqlite3.OperationalError as error:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if "full" in str(error):
-                    raise StoreFull(str(error)) from None
-                raise
+            if not batch.done:
+                with self._waiting_lock:
+                    group, self._waiting = self._waiting, []
+                self._commit_group(group)
+        if batch.error is not None:
+            raise _again(batch.error)
 
         answer.rejected.sort(key=lambda rejection: rejection["index"])
         return answer
 
-    def _insert(self, conn, clean, tablet_id, received_at, trusted):
+    def _commit_group(self, group: list[_WaitingBatch]) -> None:
+        """Store batches in one transaction; on failure none of them is stored."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for batch in group:
+                for index, clean in batch.checked:
+                    error = self._insert(conn, clean, batch.tablet_id, batch.receipt)
+                    if error is None:
+                        batch.answer.accepted.append(clean["id"])
+                    else:
+                        batch.answer.rejected.append(_rejection(index, clean, error))
+            conn.execute("COMMIT")
+        except Exception as error:
+            if isinstance(error, sqlite3.OperationalError) and "full" in str(error):
+                error = StoreFull(str(error))
+            # Set before the rollback, which may fail too: no batch of a
+            # failed commit may be answered as stored.
+            for batch in group:
+                batch.error = error
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        finally:
+            for batch in group:
+                batch.done = True
+
+    def _insert(self, conn, clean, tablet_id, receipt: clock.Reading):
         values = [_to_column(clean[name]) for name in FIELDS]
         cursor = conn.execute(
             f"INSERT INTO results ({', '.join(FIELDS)}, tablet_id, received_at,"
-            f" clock_trusted) VALUES ({', '.join('?' * (len(FIELDS) + 3))})"
+            f" clock_trusted, boot_id, boot_ms)"
+            f" VALUES ({', '.join('?' * (len(FIELDS) + 5))})"
             " ON CONFLICT (id) DO NOTHING",
-            [*values, tablet_id, received_at, trusted],
+            [*values, tablet_id, receipt.text, int(receipt.trusted),
+             receipt.boot_id, receipt.boot_ms],
         )
         if cursor.rowcount == 1:
             return None
@@ -313,6 +385,31 @@ class ResultStore:
             [after_seq, limit],
         )
         return [_stored(row) for row in rows]
+
+    def correct_received_times(self, boot_id: str, true_epoch_ms: int,
+                               after_seq: int) -> int:
+        """Give pending results of a boot the true time they arrived.
+
+        ``true_epoch_ms`` is when that boot began by a trusted clock. Only
+        results after ``after_seq`` change, and each only once: a statement
+        already sent must be sent again unchanged. Returns how many changed.
+        """
+        conn = self._connection()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            rows = conn.execute(
+                "SELECT seq, boot_ms FROM results WHERE status = 0 AND seq > ?"
+                " AND boot_id = ? AND boot_ms IS NOT NULL"
+                " AND received_at_corrected IS NULL",
+                [after_seq, boot_id],
+            ).fetchall()
+            conn.executemany(
+                "UPDATE results SET received_at_corrected = ? WHERE seq = ?",
+                [(_time_text(true_epoch_ms + row["boot_ms"]), row["seq"])
+                 for row in rows],
+            )
+            conn.execute("COMMIT")
+        return len(rows)
 
     def mark_confirmed(self, ids: list[str]) -> None:
         self._set_status(ids, CONFIRMED, None)
@@ -376,6 +473,9 @@ def _record_from_row(row) -> dict:
     record = {name: row[name] for name in FIELDS}
     if record["correct"] is not None:
         record["correct"] = bool(record["correct"])
+    for name in BOOLEAN_FIELDS:
+        if record[name] is not None:
+            record[name] = bool(record[name])
     return record
 
 
@@ -387,7 +487,25 @@ def _stored(row) -> StoredResult:
         tablet_id=row["tablet_id"],
         received_at=row["received_at"],
         clock_trusted=bool(row["clock_trusted"]),
+        received_at_corrected=row["received_at_corrected"],
     )
+
+
+def _time_text(epoch_ms: int) -> str:
+    moment = datetime.fromtimestamp(epoch_ms / 1000).astimezone()
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _again(error: Exception) -> Exception:
+    """A fresh copy of a group commit's error, for one waiting thread.
+
+    One exception instance raised in several threads would share, and
+    garble, its traceback.
+    """
+    try:
+        return type(error)(*error.args)
+    except Exception:
+        return RuntimeError(f"the results commit failed: {error!r}")
 
 
 def _rejection(index: int, record, error: RecordError) -> dict:

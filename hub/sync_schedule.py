@@ -4,8 +4,9 @@
 A sync can start from the command line, the systemd timer or the server's own
 timer; an exclusive ``flock`` on ``DATA_DIR/sync.lock`` lets only one run at a
 time across processes, and the kernel drops the lock if the holder dies.
-``SyncTimer`` owns one daemon thread; ``stop`` waits for it to finish the
-request it is in (each has a timeout).
+``SyncTimer`` owns one daemon thread that asks every ``SYNC_INTERVAL_S``
+whether a scheduled run is due (``hub.sync_windows`` decides); ``stop`` waits
+for it to finish the request it is in (each has a timeout).
 """
 
 from __future__ import annotations
@@ -37,16 +38,19 @@ def sync_lock(data_dir):
         os.close(fd)
 
 
-def sync_once(hub):
-    """Run one whole sync under the lock and return its report."""
+def sync_once(hub, **options):
+    """Run one whole sync under the lock and return its report.
+
+    ``options`` go to ``hub.sync.run_sync`` (``trigger``, ``clock``).
+    """
     from .sync import run_sync
 
     with sync_lock(hub.data_dir):
-        return run_sync(hub)
+        return run_sync(hub, **options)
 
 
 class SyncTimer:
-    """Runs a sync every SYNC_INTERVAL_S seconds while the server runs."""
+    """Every SYNC_INTERVAL_S seconds, runs a scheduled sync if one is due."""
 
     def __init__(self, hub):
         self.hub = hub
@@ -70,10 +74,9 @@ class SyncTimer:
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
             try:
-                report = sync_once(self.hub)
+                sync_once(self.hub, trigger="scheduled")
             except SyncBusy:
                 continue
             except Exception:
                 log.exception("sync failed unexpectedly; will try at the next turn")
                 continue
-            log.info("sync finished: %s", report)

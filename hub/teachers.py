@@ -163,7 +163,9 @@ class TeacherAccounts:
 
         with self.state.locked():
             if self._row_named(name) is not None:
-                raise AccountError("name_taken", f"a teacher named {name!r} already exists")
+                raise AccountError(
+                    "name_taken", f"a teacher named {name!r} already exists"
+                )
             record = {
                 "id": new_id("teacher"),
                 "name": name,
@@ -189,9 +191,7 @@ class TeacherAccounts:
             row = self._row_named(name)
             if row is None:
                 raise AccountError("unknown_teacher", f"no teacher is named {name!r}")
-            self._table("teachers").update(
-                {"password": hashed}, doc_ids=[row.doc_id]
-            )
+            self._table("teachers").update({"password": hashed}, doc_ids=[row.doc_id])
             ended = _remove_where(
                 self._table("teacher_sessions"),
                 lambda session: session["teacher_id"] != row["id"],
@@ -300,9 +300,11 @@ class TeacherAccounts:
         with self.state.locked():
             table = self._table("teacher_guides")
             done = table.get(
-                lambda row: row["teacher_id"] == teacher.id
-                and row["pack_id"] == pack_id
-                and row["guide_id"] == guide_id
+                lambda row: (
+                    row["teacher_id"] == teacher.id
+                    and row["pack_id"] == pack_id
+                    and row["guide_id"] == guide_id
+                )
             )
             if done is not None:
                 return

@@ -17,6 +17,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
+from .assessments import statements as assessment_statements
+from .assessments.records import ASSESSMENT_TYPES
+
 XAPI_VERSION = "1.0.3"
 PLATFORM = "Classroom Hub"
 
@@ -42,6 +45,9 @@ SHAPES = {
     "go_no_go": (ANSWERED, CMI_INTERACTION, "other"),
     "flashcards": (EXPERIENCED, INTERACTION, None),
 }
+# Baseline and endline checks start in the same shape and are then reshaped
+# by hub.assessments.statements.
+SHAPES.update((kind, SHAPES["go_no_go"]) for kind in ASSESSMENT_TYPES)
 
 # Tablets and hubs both boot with clocks at 1970 or some saved moment; no
 # result of this project can be older than this.
@@ -139,6 +145,8 @@ def statement_for(result, hub_id: str, settings) -> dict:
     if outcome:
         statement["result"] = outcome
 
+    if record["activity_type"] in ASSESSMENT_TYPES:
+        assessment_statements.reshape(statement, record, base, settings)
     return statement
 
 
@@ -181,16 +189,19 @@ def _timestamp(result) -> tuple[str, str]:
     that the statement never says 1970 and stays the same when sent again.
     """
     answered = _parse_time(result.record.get("answered_at"))
-    received = _parse_time(result.received_at)
+    # Set once sync learnt the true time in the boot the result arrived in.
+    corrected = _parse_time(getattr(result, "received_at_corrected", None))
+    received = corrected or _parse_time(result.received_at)
+    hub_trusted = result.clock_trusted or corrected is not None
 
     tablet_ok = answered is not None and answered >= EARLIEST_PLAUSIBLE
-    if tablet_ok and result.clock_trusted and received is not None:
+    if tablet_ok and hub_trusted and received is not None:
         tablet_ok = answered <= received + TABLET_CLOCK_AHEAD_LIMIT
     if tablet_ok:
         return _format_time(answered), "tablet"
 
     if received is not None and received >= EARLIEST_PLAUSIBLE:
-        return _format_time(received), "hub"
+        return _format_time(received), "hub-corrected" if corrected else "hub"
 
     return _format_time(EARLIEST_PLAUSIBLE), "none"
 

@@ -236,6 +236,7 @@ PY
 
 # Without systemd (an image being built, a chroot) the new release is started
 # on loopback with a scratch data folder, so the real data stays untouched.
+# XXX: so it does not prove the release reads the real data.
 check_release_offline() {
     local scratch ready pid port=
     scratch=$(mktemp -d)
@@ -330,6 +331,8 @@ do_install() {
         use_release "$release"
         write_config
         say "checking that classroom-hub $version answers"
+        # XXX: a rollback restores the program, not data the new release
+        # changed; releases must keep their data readable by the one before.
         if ! check_release; then
             if [ -n "$previous" ] && [ -d "$PREFIX/$previous" ]; then
                 use_release "${previous#releases/}"

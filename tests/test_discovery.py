@@ -50,11 +50,27 @@ class NamespacedHub:
         }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                exec_in(namespace, [
-                    sys.executable, "-m", "hub", "serve", "--data-dir", str(data_dir),
-                    "--host", "0.0.0.0", "--port", "0", "--ready-file", str(self.ready),
-                ]),
-                stdout=log, stderr=log, env=_env(env), cwd=ROOT,
+                exec_in(
+                    namespace,
+                    [
+                        sys.executable,
+                        "-m",
+                        "hub",
+                        "serve",
+                        "--data-dir",
+                        str(data_dir),
+                        "--host",
+                        "0.0.0.0",
+                        "--port",
+                        "0",
+                        "--ready-file",
+                        str(self.ready),
+                    ],
+                ),
+                stdout=log,
+                stderr=log,
+                env=_env(env),
+                cwd=ROOT,
             )
         deadline = time.monotonic() + 20
         while not (self.ready.exists() and self.ready.read_text()):
@@ -84,7 +100,10 @@ class Browser:
     def __init__(self, namespace: str):
         self.process = subprocess.Popen(
             exec_in(namespace, [sys.executable, str(BROWSER)]),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         self.events = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -161,8 +180,13 @@ def _info_from(namespace: str, address: str, port: int) -> dict:
         f"print(urllib.request.urlopen('http://{address}:{port}/api/v1/info', "
         "timeout=5).read().decode())"
     )
-    done = subprocess.run(exec_in(namespace, [sys.executable, "-c", code]),
-                          capture_output=True, text=True, timeout=30, check=True)
+    done = subprocess.run(
+        exec_in(namespace, [sys.executable, "-c", code]),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 
@@ -234,9 +258,7 @@ def test_the_hub_announces_its_new_address_when_it_changes(lan, tablet, hubs):
     assert hub.process.poll() is None
 
 
-def test_stopping_the_hub_says_goodbye_and_ends_within_five_seconds(
-    lan, tablet, hubs
-):
+def test_stopping_the_hub_says_goodbye_and_ends_within_five_seconds(lan, tablet, hubs):
     browser, _ = tablet
     hub_ns, _ = lan.machine("hub1")
     hub = hubs(hub_ns)

@@ -40,8 +40,13 @@ HUB = "/opt/classroom-hub/venv/bin/classroom-hub"
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle")
-    subprocess.run([str(ROOT / "scripts" / "build-offline-bundle"), str(out)],
-                   check=True, capture_output=True, timeout=600, cwd=ROOT)
+    subprocess.run(
+        [str(ROOT / "scripts" / "build-offline-bundle"), str(out)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     return next(out.glob("classroom-hub-*"))
 
 
@@ -71,8 +76,12 @@ def tree_state(root: Path) -> dict:
             info = path.lstat()
             target = os.readlink(path) if path.is_symlink() else None
             state[str(path.relative_to(root))] = (
-                info.st_mode, info.st_uid, info.st_gid, info.st_size,
-                info.st_mtime_ns, target,
+                info.st_mode,
+                info.st_uid,
+                info.st_gid,
+                info.st_size,
+                info.st_mtime_ns,
+                target,
             )
     return state
 
@@ -80,30 +89,55 @@ def tree_state(root: Path) -> dict:
 def start_installed_hub(root: Path, offline: str) -> tuple[subprocess.Popen, dict]:
     """The installed hub, run from its venv as its user, on 127.0.0.1."""
     ready = root / "var/lib/classroom-hub/ready.json"
-    command = (f"runuser -u classroom-hub -- {HUB} --config /etc/classroom-hub/hub.conf "
-               "serve --host 127.0.0.1 --port 0 "
-               "--ready-file /var/lib/classroom-hub/ready.json")
+    command = (
+        f"runuser -u classroom-hub -- {HUB} --config /etc/classroom-hub/hub.conf "
+        "serve --host 127.0.0.1 --port 0 "
+        "--ready-file /var/lib/classroom-hub/ready.json"
+    )
     process = subprocess.Popen(
-        ["ip", "netns", "exec", offline, "unshare", "--mount", "--fork",
-         "--kill-child", "sh", "-c",
-         f"mount -t proc proc {root}/proc && exec chroot {root} /bin/sh -c '{command}'"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            "ip",
+            "netns",
+            "exec",
+            offline,
+            "unshare",
+            "--mount",
+            "--fork",
+            "--kill-child",
+            "sh",
+            "-c",
+            (
+                f"mount -t proc proc {root}/proc && "
+                f"exec chroot {root} /bin/sh -c '{command}'"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 30
     while not (ready.exists() and ready.read_text()):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise AssertionError(f"the installed hub did not start:\n"
-                                 f"{process.communicate()[0]}")
+            raise AssertionError(
+                f"the installed hub did not start:\n{process.communicate()[0]}"
+            )
         time.sleep(0.1)
     return process, json.loads(ready.read_text())
 
 
 def fetch_info(offline: str, port) -> dict:
-    code = ("import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
-            f"'http://127.0.0.1:{port}/api/v1/info', timeout=5).read().decode())")
-    done = subprocess.run(["ip", "netns", "exec", offline, sys.executable, "-c", code],
-                          capture_output=True, text=True, timeout=30, check=True)
+    code = (
+        "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+        f"'http://127.0.0.1:{port}/api/v1/info', timeout=5).read().decode())"
+    )
+    done = subprocess.run(
+        ["ip", "netns", "exec", offline, sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 
@@ -145,10 +179,15 @@ def test_installing_twice_offline_changes_nothing_the_second_time_and_the_hub_an
 def test_the_installed_units_pass_systemd_analyze_verify(debian, offline):
     run_in(debian, offline, INSTALL)
 
-    done = run_in(debian, offline, "systemd-analyze verify "
-                  "/etc/systemd/system/classroom-hub.service "
-                  "/etc/systemd/system/classroom-hub-sync.service "
-                  "/etc/systemd/system/classroom-hub-sync.timer", check=False)
+    done = run_in(
+        debian,
+        offline,
+        "systemd-analyze verify "
+        "/etc/systemd/system/classroom-hub.service "
+        "/etc/systemd/system/classroom-hub-sync.service "
+        "/etc/systemd/system/classroom-hub-sync.timer",
+        check=False,
+    )
 
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
@@ -156,8 +195,9 @@ def test_the_installed_units_pass_systemd_analyze_verify(debian, offline):
 def _broken_bundle(bundle: Path, into: Path) -> Path:
     """The same bundle with a version 99.0.0 whose server dies at start."""
     source = into / "source"
-    shutil.copytree(ROOT / "hub", source / "hub",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "hub", source / "hub", ignore=shutil.ignore_patterns("__pycache__")
+    )
     for name in ("setup.cfg", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     init = source / "hub" / "__init__.py"
@@ -166,16 +206,32 @@ def _broken_bundle(bundle: Path, into: Path) -> Path:
     text = server.read_text()
     marker = "    settings = hub.settings\n"
     assert marker in text
-    server.write_text(text.replace(
-        marker, "    raise RuntimeError('a release that cannot start')\n", 1))
+    server.write_text(
+        text.replace(
+            marker, "    raise RuntimeError('a release that cannot start')\n", 1
+        )
+    )
 
     broken = into / "bundle"
     shutil.copytree(bundle, broken)
     for wheel in (broken / "wheels").glob("classroom_hub-*.whl"):
         wheel.unlink()
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "-w", str(broken / "wheels"), str(source)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(broken / "wheels"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return broken
 
 
@@ -183,8 +239,12 @@ def test_an_upgrade_that_fails_its_health_check_is_rolled_back_and_data_kept(
     debian, offline, bundle, tmp_path
 ):
     run_in(debian, offline, INSTALL)
-    run_in(debian, offline, f"runuser -u classroom-hub -- {HUB} demo-class "
-           "--config /etc/classroom-hub/hub.conf")
+    run_in(
+        debian,
+        offline,
+        f"runuser -u classroom-hub -- {HUB} demo-class "
+        "--config /etc/classroom-hub/hub.conf",
+    )
     data_before = tree_state(debian / "var/lib/classroom-hub")
     in_use = os.readlink(debian / "opt/classroom-hub/venv")
     shutil.copytree(_broken_bundle(bundle, tmp_path), debian / "root/broken")
@@ -195,8 +255,9 @@ def test_an_upgrade_that_fails_its_health_check_is_rolled_back_and_data_kept(
     assert "failed its health check; rolled back" in upgrade.stderr
     assert "a release that cannot start" in upgrade.stderr
     assert os.readlink(debian / "opt/classroom-hub/venv") == in_use
-    assert [p.name for p in (debian / "opt/classroom-hub/releases").iterdir()] == \
-        [in_use.split("/")[-1]]
+    assert [p.name for p in (debian / "opt/classroom-hub/releases").iterdir()] == [
+        in_use.split("/")[-1]
+    ]
     version = run_in(debian, offline, f"{HUB} --version").stdout.strip()
     assert version == __version__
     assert tree_state(debian / "var/lib/classroom-hub") == data_before
@@ -204,8 +265,12 @@ def test_an_upgrade_that_fails_its_health_check_is_rolled_back_and_data_kept(
 
 def test_uninstall_keeps_data_and_settings_and_purge_removes_them(debian, offline):
     run_in(debian, offline, INSTALL)
-    run_in(debian, offline, f"runuser -u classroom-hub -- {HUB} demo-class "
-           "--config /etc/classroom-hub/hub.conf")
+    run_in(
+        debian,
+        offline,
+        f"runuser -u classroom-hub -- {HUB} demo-class "
+        "--config /etc/classroom-hub/hub.conf",
+    )
 
     run_in(debian, offline, f"{INSTALL} --uninstall")
 
@@ -227,14 +292,11 @@ def test_the_installer_waits_for_a_busy_apt_then_gives_up_with_a_message(
 ):
     # Without python3-venv the installer needs apt, which is "busy".
     run_in(debian, offline, "dpkg --purge python3-venv python3.11-venv >/dev/null")
-    lock = open(debian / "var/lib/dpkg/lock-frontend", "r+")
-    fcntl.lockf(lock, fcntl.LOCK_EX)
-    try:
+    with open(debian / "var/lib/dpkg/lock-frontend", "r+") as lock:
+        fcntl.lockf(lock, fcntl.LOCK_EX)
         started = time.monotonic()
         done = run_in(debian, offline, f"{INSTALL} --lock-wait-s 3", check=False)
         took = time.monotonic() - started
-    finally:
-        lock.close()
 
     assert done.returncode != 0
     assert "apt is busy" in done.stdout

@@ -23,7 +23,8 @@ def files_state(data_dir: Path) -> dict:
         for name in files:
             info = (Path(folder) / name).stat()
             state[str(Path(folder, name).relative_to(data_dir))] = (
-                info.st_size, info.st_mtime_ns,
+                info.st_size,
+                info.st_mtime_ns,
             )
     return state
 
@@ -53,10 +54,13 @@ def test_an_idle_hub_writes_nothing_to_its_data_folder_or_the_disk(hub_data, tmp
 
     drainer = threading.Thread(target=drain, daemon=True)
     drainer.start()
-    hub = HubProcess(hub_data, env={
-        "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
-        "WATCHDOG_USEC": "400000",
-    }).start()
+    hub = HubProcess(
+        hub_data,
+        env={
+            "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+            "WATCHDOG_USEC": "400000",
+        },
+    ).start()
     try:
         assert hub.get("/api/v1/info").ok
         time.sleep(1)

@@ -3,16 +3,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import json
-import socket
-import threading
 import time
 import zipfile
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
@@ -27,6 +21,13 @@ from hub.sync import pull_catalog, push_results, run_sync
 from hub.xapi import statement_for, validate_statement
 from tests.support.packs import PACK_ID, make_pack
 from tests.support.tablet import make_result
+from tests.support.webservers import (
+    closed_port,
+    fake_server,
+    file_server,
+    silent_server,
+    tls_server,
+)
 
 
 @pytest.fixture
@@ -60,6 +61,8 @@ def settings(lrs, tmp_path):
         LRS_PASSWORD=lrs.password,
         SYNC_TIMEOUT_S=10,
         SYNC_BATCH_SIZE=3,
+        # Tries again wait in real time; tests of them drive a fake clock.
+        SYNC_RETRIES=0,
     )
 
 
@@ -265,6 +268,18 @@ def test_a_silent_lrs_times_out(store, state, learner, settings):
     assert store.counts()["pending"] == 1
 
 
+def test_tls_certificates_are_always_checked(
+    store, state, learner, settings, tmp_path
+):
+    add_results(store, learner, 1)
+
+    with tls_server(tmp_path) as url:
+        report = push_results(store, state.hub_id, settings.replace(LRS_URL=url))
+
+    assert report.problem.startswith("the TLS check of 127.0.0.1:")
+    assert store.counts()["pending"] == 1
+
+
 def test_without_an_lrs_url_results_wait(store, state, learner, settings):
     add_results(store, learner, 2)
 
@@ -316,7 +331,12 @@ def pack_server(site):
 
 def catalog_settings(tmp_path, url, **more):
     return load_settings(
-        environ={}, DATA_DIR=str(tmp_path), CATALOG_URL=url, SYNC_TIMEOUT_S=10, **more
+        environ={},
+        DATA_DIR=str(tmp_path),
+        CATALOG_URL=url,
+        SYNC_TIMEOUT_S=10,
+        SYNC_RETRIES=0,
+        **more,
     )
 
 
@@ -464,96 +484,3 @@ def test_run_sync_sends_results_and_fetches_packs(lrs, tmp_path, pack_server):
     ]
     assert json.loads(json.dumps(report.as_json()))["ok"] is True
     assert held_by_lrs(lrs, ids) == {result_id: 1 for result_id in ids}
-
-
-# Small servers on 127.0.0.1 that are not an LRS
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(handler_class):
-    """An HTTP server on 127.0.0.1 in a thread, noting what was asked of it."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    server.requested, server.ranges = [], []
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-class RangeFileHandler(QuietHandler):
-    """Serves a folder, answering one-range requests with 206 as CDNs do."""
-
-    def send_head(self):
-        self.server.requested.append(self.path)
-        wanted = self.headers.get("Range")
-        path = Path(self.translate_path(self.path))
-        if wanted is None or not path.is_file():
-            return super().send_head()
-
-        self.server.ranges.append(wanted)
-        start = int(wanted.removeprefix("bytes=").removesuffix("-"))
-        size = path.stat().st_size
-        # do_GET closes the stream once it is sent, as for whole files.
-        stream = open(path, "rb")  # noqa: SIM115
-        stream.seek(start)
-        self.send_response(206)
-        self.send_header("Content-Type", "application/zip")
-        self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
-        self.send_header("Content-Length", str(size - start))
-        self.end_headers()
-        return stream
-
-
-@contextlib.contextmanager
-def file_server(folder: Path):
-    handler = functools.partial(RangeFileHandler, directory=str(folder))
-    with serving(handler) as server:
-        yield server
-
-
-@contextlib.contextmanager
-def fake_server(status: int, body: bytes, headers: dict | None = None):
-    """Answers every request alike, as a captive portal or a broken proxy would."""
-
-    class Handler(QuietHandler):
-        def do_GET(self):
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.do_GET()
-
-    with serving(Handler) as server:
-        yield server.url + "xAPI/"
-
-
-@contextlib.contextmanager
-def silent_server():
-    """Accepts connections and never answers."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/xAPI/"

@@ -16,8 +16,11 @@ import pytest
 from tests.support.hub import ROOT, HubProcess
 
 UNITS = ROOT / "systemd"
-UNIT_NAMES = ("classroom-hub.service", "classroom-hub-sync.service",
-              "classroom-hub-sync.timer")
+UNIT_NAMES = (
+    "classroom-hub.service",
+    "classroom-hub-sync.service",
+    "classroom-hub-sync.timer",
+)
 
 needs_systemd_analyze = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="needs systemd-analyze"
@@ -33,8 +36,9 @@ def unit_root(tmp_path) -> Path:
     """
     root = tmp_path / "root"
     (root / "usr/lib/systemd").mkdir(parents=True)
-    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system",
-                    symlinks=True)
+    shutil.copytree(
+        "/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True
+    )
     (root / "lib").symlink_to("usr/lib")
     shutil.copytree(UNITS, root / "etc/systemd/system")
     executable = root / "opt/classroom-hub/venv/bin/classroom-hub"
@@ -48,7 +52,10 @@ def unit_root(tmp_path) -> Path:
 def test_systemd_analyze_verify_finds_nothing_to_say_about_the_units(unit_root):
     done = subprocess.run(
         ["systemd-analyze", "verify", f"--root={unit_root}", *UNIT_NAMES],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
     assert done.returncode == 0, done.stderr
@@ -58,7 +65,10 @@ def test_systemd_analyze_verify_finds_nothing_to_say_about_the_units(unit_root):
 def exposure(unit: str) -> float:
     done = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", str(UNITS / unit)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     found = re.search(r"Overall exposure level for \S+: ([0-9.]+)", done.stdout)
     assert found, done.stdout + done.stderr
@@ -66,14 +76,16 @@ def exposure(unit: str) -> float:
 
 
 @needs_systemd_analyze
-@pytest.mark.parametrize("unit", ["classroom-hub.service", "classroom-hub-sync.service"])
+@pytest.mark.parametrize(
+    "unit", ["classroom-hub.service", "classroom-hub-sync.service"]
+)
 def test_each_service_scores_an_exposure_of_two_or_less(unit):
     assert exposure(unit) <= 2.0
 
 
 def test_the_hub_service_is_typed_notify_with_a_watchdog_and_stops_within_5s():
     text = (UNITS / "classroom-hub.service").read_text()
-    settings = dict(re.findall(r"^(\w+)=(.*)$", text, re.M))
+    settings = dict(re.findall(r"^(\w+)=(.*)$", text, re.MULTILINE))
 
     assert settings["Type"] == "notify"
     assert int(settings["WatchdogSec"]) > 0
@@ -112,10 +124,13 @@ def test_the_hub_tells_systemd_ready_then_feeds_the_watchdog_then_stopping(
     hub_data, tmp_path
 ):
     notify = NotifySocket(tmp_path / "notify.sock")
-    hub = HubProcess(hub_data, env={
-        "NOTIFY_SOCKET": str(notify.path),
-        "WATCHDOG_USEC": "600000",
-    })
+    hub = HubProcess(
+        hub_data,
+        env={
+            "NOTIFY_SOCKET": str(notify.path),
+            "WATCHDOG_USEC": "600000",
+        },
+    )
     try:
         hub.start()
         ready = notify.messages_until("READY=1")

@@ -14,8 +14,8 @@ from tests.support.teacher import (  # noqa: F401 (fixtures)
     TeacherSession,
     add_teacher,
     setup_code,
-    teacher,
-    teacher_hub,
+    teacher_fixture,
+    teacher_hub_fixture,
 )
 
 
@@ -24,15 +24,23 @@ def test_a_new_hub_has_no_account_and_asks_for_the_setup_code(hub_server):
 
     first = visitor.get("/teacher/classes")
     assert first.url.endswith("/teacher/setup")
-    for name, password in [("admin", "admin"), ("teacher", "password"),
-                           ("", ""), ("admin", "")]:
+    for name, password in [
+        ("admin", "admin"),
+        ("teacher", "password"),
+        ("", ""),
+        ("admin", ""),
+    ]:
         tried = visitor.post("/teacher/sign-in", {"name": name, "password": password})
         assert tried.url.endswith("/teacher/setup"), "a default account exists"
 
     wrong = visitor.post(
         "/teacher/setup",
-        {"code": "0000-0000-0000", "name": "Мөнх", "password": "long enough",
-         "password_again": "long enough"},
+        {
+            "code": "0000-0000-0000",
+            "name": "Мөнх",
+            "password": "long enough",
+            "password_again": "long enough",
+        },
         page="/teacher/setup",
     )
     assert wrong.status_code == 401
@@ -41,14 +49,20 @@ def test_a_new_hub_has_no_account_and_asks_for_the_setup_code(hub_server):
 
 def test_the_setup_code_from_the_log_makes_the_first_account_once(hub_server):
     visitor = TeacherSession(hub_server)
-    form = {"code": setup_code(hub_server), "name": "Мөнх",
-            "password": "long enough", "password_again": "long enough"}
+    form = {
+        "code": setup_code(hub_server),
+        "name": "Мөнх",
+        "password": "long enough",
+        "password_again": "long enough",
+    }
 
     made = visitor.post("/teacher/setup", form, page="/teacher/setup")
 
     assert made.url.endswith("/teacher/")
     assert visitor.signed_in()
-    again = TeacherSession(hub_server).post("/teacher/setup", form, page="/teacher/setup")
+    again = TeacherSession(hub_server).post(
+        "/teacher/setup", form, page="/teacher/setup"
+    )
     assert again.url.endswith("/teacher/sign-in"), "the code worked twice"
 
 
@@ -96,8 +110,12 @@ def test_every_form_refuses_a_post_without_its_csrf_token(teacher):
 
     assert "CSRF анги" not in teacher.hub.get("/api/v1/classes").text
     assert teacher.signed_in()
-    assert teacher.post("/teacher/sign-in", {"name": TEACHER_NAME}, token=False
-                        ).status_code == 400
+    assert (
+        teacher.post(
+            "/teacher/sign-in", {"name": TEACHER_NAME}, token=False
+        ).status_code
+        == 400
+    )
 
 
 def test_repeated_wrong_passwords_lock_the_address_out(teacher_hub):
@@ -117,11 +135,15 @@ def test_forged_forwarding_headers_do_not_dodge_the_lockout(teacher_hub):
     for n in range(5):
         guesser.sign_in(
             password=f"guess-{n}",
-            **{"X-Forwarded-For": f"10.0.0.{n}", "X-Real-IP": f"10.0.1.{n}",
-               "Forwarded": f"for=10.0.2.{n}"},
+            **{
+                "X-Forwarded-For": f"10.0.0.{n}",
+                "X-Real-IP": f"10.0.1.{n}",
+                "Forwarded": f"for=10.0.2.{n}",
+            },
         )
-    forged = guesser.sign_in(**{"X-Forwarded-For": "10.9.9.9",
-                                "Forwarded": "for=10.9.9.9"})
+    forged = guesser.sign_in(
+        **{"X-Forwarded-For": "10.9.9.9", "Forwarded": "for=10.9.9.9"}
+    )
 
     assert forged.status_code == 429
     # The lockout is per address: another machine on the LAN (here another
@@ -159,8 +181,11 @@ def test_cookies_are_httponly_samesite_and_pages_are_not_cached(teacher_hub):
 
     signed = visitor.http.post(
         teacher_hub.url("/teacher/sign-in"),
-        data={"name": TEACHER_NAME, "password": TEACHER_PASSWORD,
-              "csrf_token": visitor.token()},
+        data={
+            "name": TEACHER_NAME,
+            "password": TEACHER_PASSWORD,
+            "csrf_token": visitor.token(),
+        },
         allow_redirects=False,
     )
     page = visitor.get("/teacher/")

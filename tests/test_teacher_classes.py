@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.teacher import teacher, teacher_hub  # noqa: F401 (fixtures)
+from tests.support.teacher import teacher_fixture, teacher_hub_fixture  # noqa: F401 (fixtures)
 
 HERD = ("vocab-early-mn-en", "herd-animals")
 
@@ -73,9 +73,12 @@ def test_a_list_in_a_legacy_code_page_is_refused_whole(teacher):
 def test_html_in_names_is_shown_as_text(teacher):
     evil = '<script>alert(1)</script><img src=x onerror="alert(2)">'
     class_id = teacher.create_class(f"5{evil}")
-    teacher.import_csv(class_id, f"Нэр\n\"{evil}\"\n".encode())
-    teacher.post(f"/teacher/classes/{class_id}/learners", {"name": f"Бат{evil}"},
-                 page=f"/teacher/classes/{class_id}")
+    teacher.import_csv(class_id, f'Нэр\n"{evil}"\n'.encode())
+    teacher.post(
+        f"/teacher/classes/{class_id}/learners",
+        {"name": f"Бат{evil}"},
+        page=f"/teacher/classes/{class_id}",
+    )
 
     pages = [
         teacher.get(f"/teacher/classes/{class_id}"),
@@ -95,18 +98,27 @@ def test_learners_archive_restore_and_move_keeping_pictures_apart(teacher):
     first = teacher.create_class("6А")
     second = teacher.create_class("6Б")
     for class_id, name in ((first, "Оюун"), (second, "Тулга")):
-        teacher.post(f"/teacher/classes/{class_id}/learners", {"name": name},
-                     page=f"/teacher/classes/{class_id}")
+        teacher.post(
+            f"/teacher/classes/{class_id}/learners",
+            {"name": name},
+            page=f"/teacher/classes/{class_id}",
+        )
     oyun = tablet_classes(hub)["6А"]["learners"][0]
     tulga = tablet_classes(hub)["6Б"]["learners"][0]
     assert oyun["picture"] == tulga["picture"]  # the first free one in each
 
-    teacher.post(f"/teacher/learners/{oyun['id']}/archive", {"archived": "1"},
-                 page=f"/teacher/classes/{first}")
+    teacher.post(
+        f"/teacher/learners/{oyun['id']}/archive",
+        {"archived": "1"},
+        page=f"/teacher/classes/{first}",
+    )
     assert tablet_classes(hub)["6А"]["learners"] == []
 
-    teacher.post(f"/teacher/learners/{oyun['id']}/archive", {"archived": "0"},
-                 page=f"/teacher/classes/{first}")
+    teacher.post(
+        f"/teacher/learners/{oyun['id']}/archive",
+        {"archived": "0"},
+        page=f"/teacher/classes/{first}",
+    )
     assert [x["id"] for x in tablet_classes(hub)["6А"]["learners"]] == [oyun["id"]]
 
     moved = teacher.post(
@@ -123,10 +135,14 @@ def test_learners_archive_restore_and_move_keeping_pictures_apart(teacher):
 def test_a_picture_another_learner_of_the_class_has_is_refused(teacher):
     class_id = teacher.create_class("7А")
     for name in ("Ану", "Бат"):
-        teacher.post(f"/teacher/classes/{class_id}/learners", {"name": name},
-                     page=f"/teacher/classes/{class_id}")
-    ana, bat = sorted(tablet_classes(teacher.hub)["7А"]["learners"],
-                      key=lambda x: x["name"])
+        teacher.post(
+            f"/teacher/classes/{class_id}/learners",
+            {"name": name},
+            page=f"/teacher/classes/{class_id}",
+        )
+    ana, bat = sorted(
+        tablet_classes(teacher.hub)["7А"]["learners"], key=lambda x: x["name"]
+    )
 
     refused = teacher.post(
         f"/teacher/learners/{bat['id']}/edit",
@@ -135,7 +151,9 @@ def test_a_picture_another_learner_of_the_class_has_is_refused(teacher):
     )
 
     assert refused.status_code == 400
-    after = {x["name"]: x["picture"] for x in tablet_classes(teacher.hub)["7А"]["learners"]}
+    after = {
+        x["name"]: x["picture"] for x in tablet_classes(teacher.hub)["7А"]["learners"]
+    }
     assert after == {"Ану": ana["picture"], "Бат": bat["picture"]}
 
 
@@ -143,10 +161,16 @@ def test_class_names_stay_unique_and_can_change(teacher):
     class_id = teacher.create_class("8А")
     teacher.create_class("8Б")
 
-    clash = teacher.post(f"/teacher/classes/{class_id}/rename", {"name": "8Б"},
-                         page=f"/teacher/classes/{class_id}")
-    renamed = teacher.post(f"/teacher/classes/{class_id}/rename", {"name": "8В"},
-                           page=f"/teacher/classes/{class_id}")
+    clash = teacher.post(
+        f"/teacher/classes/{class_id}/rename",
+        {"name": "8Б"},
+        page=f"/teacher/classes/{class_id}",
+    )
+    renamed = teacher.post(
+        f"/teacher/classes/{class_id}/rename",
+        {"name": "8В"},
+        page=f"/teacher/classes/{class_id}",
+    )
 
     assert "аль хэдийн байна" in clash.text
     assert "8В" in renamed.text
@@ -162,19 +186,28 @@ def test_tablets_follow_the_lessons_assigned_to_their_class(teacher):
     teacher.assign(class_id, chosen)
     assert tablet_lessons(teacher.hub, class_id) == chosen
 
-    teacher.post(f"/teacher/classes/{class_id}/lessons", {"action": "all"},
-                 page=f"/teacher/classes/{class_id}/lessons")
+    teacher.post(
+        f"/teacher/classes/{class_id}/lessons",
+        {"action": "all"},
+        page=f"/teacher/classes/{class_id}/lessons",
+    )
     assert tablet_lessons(teacher.hub, class_id) == every
 
 
 def test_archived_classes_leave_the_tablets_and_come_back(teacher):
     class_id = teacher.create_class("10А")
 
-    teacher.post(f"/teacher/classes/{class_id}/archive", {"archived": "1"},
-                 page=f"/teacher/classes/{class_id}")
+    teacher.post(
+        f"/teacher/classes/{class_id}/archive",
+        {"archived": "1"},
+        page=f"/teacher/classes/{class_id}",
+    )
     gone = set(tablet_classes(teacher.hub))
-    teacher.post(f"/teacher/classes/{class_id}/archive", {"archived": "0"},
-                 page="/teacher/classes")
+    teacher.post(
+        f"/teacher/classes/{class_id}/archive",
+        {"archived": "0"},
+        page="/teacher/classes",
+    )
 
     assert "10А" not in gone
     assert "10А" in tablet_classes(teacher.hub)

@@ -22,29 +22,37 @@ from tests.support.teacher import (  # noqa: F401 (fixtures)
     TEACHER_PASSWORD,
     TeacherSession,
     add_teacher,
-    teacher,
-    teacher_hub,
+    teacher_fixture,
+    teacher_hub_fixture,
 )
 
 
-@pytest.mark.skipif(shutil.which("zbarimg") is None,
-                    reason="zbarimg (Debian zbar-tools) is not installed")
+@pytest.mark.skipif(
+    shutil.which("zbarimg") is None,
+    reason="zbarimg (Debian zbar-tools) is not installed",
+)
 def test_the_qr_code_decodes_to_the_address_shown_beside_it(teacher, tmp_path):
     page = teacher.get("/teacher/").text
     shown = re.search(r'<p class="url">([^<]+)</p>', page).group(1)
     picture = tmp_path / "address.png"
     picture.write_bytes(teacher.get("/teacher/tablet-address-0.png").content)
 
-    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", str(picture)],
-                             capture_output=True, text=True, timeout=30)
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(picture)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
     assert shown == f"http://127.0.0.1:{teacher.hub.port}/"
     assert decoded.stdout.strip() == shown
 
 
 def test_tablets_that_send_results_are_listed(teacher, demo_learners):
-    teacher.hub.post("/api/v1/results",
-                     json=make_batch(demo_learners[0]["id"], 3, tablet_id="t-ширээ-4"))
+    teacher.hub.post(
+        "/api/v1/results",
+        json=make_batch(demo_learners[0]["id"], 3, tablet_id="t-ширээ-4"),
+    )
 
     page = teacher.get("/teacher/").text
     export = teacher.export("/teacher/", table="tablets").content.decode()
@@ -89,13 +97,15 @@ def test_an_untrusted_clock_is_warned_about(hub_data, monkeypatch):
     # this one test runs the app in-process with the clock check replaced.
     settings = load_settings(environ={}, DATA_DIR=str(hub_data))
     app = create_app(settings)
-    TeacherAccounts(app.config["HUB"].state).add_teacher(TEACHER_NAME,
-                                                         TEACHER_PASSWORD)
+    TeacherAccounts(app.config["HUB"].state).add_teacher(TEACHER_NAME, TEACHER_PASSWORD)
     client = app.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"',
-                      client.get("/teacher/sign-in").text).group(1)
-    client.post("/teacher/sign-in", data={"csrf_token": token, "name": TEACHER_NAME,
-                                          "password": TEACHER_PASSWORD})
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/teacher/sign-in").text
+    ).group(1)
+    client.post(
+        "/teacher/sign-in",
+        data={"csrf_token": token, "name": TEACHER_NAME, "password": TEACHER_PASSWORD},
+    )
     monkeypatch.setattr(clock, "clock_is_trusted", lambda moment=None: False)
 
     page = client.get("/teacher/").text

@@ -16,7 +16,7 @@ import jinja2
 import pytest
 
 from hub import i18n
-from tests.support.teacher import teacher, teacher_hub  # noqa: F401 (fixtures)
+from tests.support.teacher import teacher_fixture, teacher_hub_fixture  # noqa: F401 (fixtures)
 
 HUB = Path(i18n.__file__).parent
 
@@ -30,10 +30,15 @@ def used_messages() -> dict[str, str]:
             message = message[0] if isinstance(message, tuple) else message
             assert isinstance(message, str), f"{path.name}:{line}: not a literal"
             found.setdefault(message, f"{path.name}:{line}")
-    for path in sorted((HUB / "teacher").glob("*.py")):
+    # The checks' pages (hub/assessments/pages.py) are teacher pages too.
+    sources = [*(HUB / "teacher").glob("*.py"), HUB / "assessments" / "pages.py"]
+    for path in sorted(sources):
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id == "_"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "_"
+            ):
                 first = node.args[0]
                 assert isinstance(first, ast.Constant), f"{path.name}:{node.lineno}"
                 found.setdefault(first.value, f"{path.name}:{node.lineno}")
@@ -41,7 +46,7 @@ def used_messages() -> dict[str, str]:
 
 
 def test_the_po_reader_follows_gettext_rules():
-    text = r'''
+    text = r"""
 # a translator's comment
 msgid ""
 msgstr "Language: mn\n"
@@ -66,7 +71,7 @@ msgstr "Эргэлзээтэй"
 
 msgid "Untranslated"
 msgstr ""
-'''
+"""
     messages = i18n.parse_po(text)
     catalogue = i18n.Catalogue("mn", messages)
 
@@ -78,12 +83,15 @@ msgstr ""
     assert (None, "") not in messages  # the header is not a message
 
 
-@pytest.mark.parametrize("broken, line", [
-    ('msgid "a"\nmsgstr "b\n', 2),
-    ('msgid "a"\n"loose', 2),
-    ('msgid "a"\nmsgfoo "b"\n', 2),
-    ('\nmsgid "a"\n\n', 2),
-])
+@pytest.mark.parametrize(
+    "broken, line",
+    [
+        ('msgid "a"\nmsgstr "b\n', 2),
+        ('msgid "a"\n"loose', 2),
+        ('msgid "a"\nmsgfoo "b"\n', 2),
+        ('\nmsgid "a"\n\n', 2),
+    ],
+)
 def test_a_broken_catalogue_names_its_line(broken, line):
     with pytest.raises(i18n.CatalogueError, match=f"x.po:{line}:"):
         i18n.parse_po(broken, "x.po")
@@ -93,8 +101,10 @@ def test_a_broken_catalogue_names_its_line(broken, line):
 @pytest.mark.parametrize("language", list(i18n.LANGUAGES))
 def test_our_reader_agrees_with_gnu_msgfmt(language, tmp_path):
     compiled = tmp_path / "hub.mo"
-    subprocess.run(["msgfmt", "--check", "-o", str(compiled),
-                    str(i18n.po_path(language))], check=True)
+    subprocess.run(
+        ["msgfmt", "--check", "-o", str(compiled), str(i18n.po_path(language))],
+        check=True,
+    )
     with compiled.open("rb") as mo:
         gnu = gettext.GNUTranslations(mo)
 
@@ -123,8 +133,11 @@ def test_mongolian_keeps_every_placeholder_of_the_english():
     mongolian = i18n.catalogue("mn")
     for message in used_messages():
         translated = mongolian.gettext(message)
-        assert translated != message or not any(c.isalpha() for c in message) \
-            or message in {"Hub"}, f"not translated: {message!r}"
+        assert (
+            translated != message
+            or not any(c.isalpha() for c in message)
+            or message in {"Hub"}
+        ), f"not translated: {message!r}"
         fields = sorted(re.findall(r"\{(\w+)", message))
         assert sorted(re.findall(r"\{(\w+)", translated)) == fields, message
 
@@ -146,15 +159,21 @@ def test_numbers_and_dates_follow_the_language():
 def test_the_page_opens_in_mongolian_and_switches_to_english(teacher):
     first = teacher.get("/teacher/classes")
 
-    switched = teacher.post("/teacher/language",
-                            {"lang": "en", "next": "/teacher/classes"},
-                            page="/teacher/classes")
-    back = teacher.post("/teacher/language", {"lang": "mn", "next": "//evil.test/"},
-                        page="/teacher/classes")
+    switched = teacher.post(
+        "/teacher/language",
+        {"lang": "en", "next": "/teacher/classes"},
+        page="/teacher/classes",
+    )
+    back = teacher.post(
+        "/teacher/language",
+        {"lang": "mn", "next": "//evil.test/"},
+        page="/teacher/classes",
+    )
 
     assert '<html lang="mn">' in first.text and "Ангиуд" in first.text
     assert switched.url.endswith("/teacher/classes")
-    assert '<html lang="en">' in switched.text and "Classes on this hub" in switched.text
+    assert (
+        '<html lang="en">' in switched.text and "Classes on this hub" in switched.text
+    )
     assert back.url.endswith("/teacher/"), "next= may only point at teacher pages"
     assert '<html lang="mn">' in back.text
-

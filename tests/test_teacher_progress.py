@@ -13,14 +13,15 @@ import pytest
 from hub import progress
 from hub.results import ResultStore
 from tests.support.tablet import make_result
-from tests.support.teacher import teacher, teacher_hub  # noqa: F401 (fixtures)
+from tests.support.teacher import teacher_fixture, teacher_hub_fixture  # noqa: F401 (fixtures)
 
 HERD_TITLE_MN = "Таван хошуу мал"
 
 
 def post(hub, results, tablet_id="t-progress"):
-    answer = hub.post("/api/v1/results", json={"tablet_id": tablet_id,
-                                               "results": results})
+    answer = hub.post(
+        "/api/v1/results", json={"tablet_id": tablet_id, "results": results}
+    )
     assert answer.status_code == 200 and not answer.json()["rejected"], answer.text
 
 
@@ -29,9 +30,14 @@ def answers(learner_id, pattern: str, **fields) -> list[dict]:
     made = []
     for mark in pattern:
         right = mark == "R"
-        made.append(make_result(learner_id, correct=right,
-                                response=fields.get("item", "horse") if right else "cow",
-                                **fields))
+        made.append(
+            make_result(
+                learner_id,
+                correct=right,
+                response=fields.get("item", "horse") if right else "cow",
+                **fields,
+            )
+        )
     return made
 
 
@@ -52,13 +58,23 @@ def test_the_grid_shows_each_learner_state_per_lesson(teacher, demo_class):
     bold, sarnai, temuulen = demo_class["learners"][:3]
     post(teacher.hub, answers(bold["id"], "W" * 5 + "R" * 10))
     post(teacher.hub, answers(sarnai["id"], "RRWRWRRWRW"))
-    post(teacher.hub, [make_result(temuulen["id"], activity_type="flashcards",
-                                   activity_id="herd-animals-cards-mn",
-                                   correct=None, response="next")])
+    post(
+        teacher.hub,
+        [
+            make_result(
+                temuulen["id"],
+                activity_type="flashcards",
+                activity_id="herd-animals-cards-mn",
+                correct=None,
+                response="next",
+            )
+        ],
+    )
 
     page = teacher.get(f"/teacher/classes/{demo_class['id']}/progress")
-    grid = read_csv(teacher.export(f"/teacher/classes/{demo_class['id']}/progress",
-                                   table="grid"))
+    grid = read_csv(
+        teacher.export(f"/teacher/classes/{demo_class['id']}/progress", table="grid")
+    )
 
     assert page.status_code == 200
     assert HERD_TITLE_MN in page.text
@@ -69,7 +85,7 @@ def test_the_grid_shows_each_learner_state_per_lesson(teacher, demo_class):
     assert rows[temuulen["name"]][column] == "Суралцаж байгаа"
     untouched = demo_class["learners"][3]["name"]
     assert rows[untouched][column] == "Эхлээгүй"
-    assert all(cell == "Эхлээгүй" for cell in rows[bold["name"]][column + 1:])
+    assert all(cell == "Эхлээгүй" for cell in rows[bold["name"]][column + 1 :])
     assert '<rect class="mastered"' in page.text
 
 
@@ -91,20 +107,35 @@ def test_a_learner_page_lists_answers_with_words_and_reaction_times(
     teacher, demo_class
 ):
     learner = demo_class["learners"][1]
-    post(teacher.hub, [
-        make_result(learner["id"], item="camel", response="horse", correct=False,
-                    reaction_ms=3120, language="en"),
-        make_result(learner["id"], item="camel", response="camel", correct=True,
-                    reaction_ms=1450, language="mn",
-                    activity_id="herd-animals-listen-mn"),
-    ])
+    post(
+        teacher.hub,
+        [
+            make_result(
+                learner["id"],
+                item="camel",
+                response="horse",
+                correct=False,
+                reaction_ms=3120,
+                language="en",
+            ),
+            make_result(
+                learner["id"],
+                item="camel",
+                response="camel",
+                correct=True,
+                reaction_ms=1450,
+                language="mn",
+                activity_id="herd-animals-listen-mn",
+            ),
+        ],
+    )
 
     page = teacher.get(f"/teacher/learners/{learner['id']}")
     rows = read_csv(teacher.export(f"/teacher/learners/{learner['id']}"))
 
     assert page.status_code == 200
     header = rows[0]
-    newest, older = (dict(zip(header, row)) for row in rows[1:3])
+    newest, older = (dict(zip(header, row, strict=True)) for row in rows[1:3])
     assert newest["Асуусан үг"] == "тэмээ"
     assert newest["Зөв үү?"] == "зөв"
     assert newest["Хариу үйлдэл (мс)"] == "1450"
@@ -116,11 +147,15 @@ def test_a_learner_page_lists_answers_with_words_and_reaction_times(
 def test_the_hardest_words_name_what_children_pick_instead(teacher, demo_class):
     learners = demo_class["learners"]
     for learner in learners[:3]:
-        post(teacher.hub, answers(learner["id"], "WWWR", item="goat", language="en")
-             + answers(learner["id"], "RRRR", item="sheep", language="en"))
+        post(
+            teacher.hub,
+            answers(learner["id"], "WWWR", item="goat", language="en")
+            + answers(learner["id"], "RRRR", item="sheep", language="en"),
+        )
 
-    rows = read_csv(teacher.export(f"/teacher/classes/{demo_class['id']}/progress",
-                                   table="words"))
+    rows = read_csv(
+        teacher.export(f"/teacher/classes/{demo_class['id']}/progress", table="words")
+    )
 
     assert rows[0] == ["Үг", "Хариултууд", "Буруу", "Оронд нь ихэвчлэн сонгосон"]
     assert rows[1] == ["goat (ямаа)", "12", "9", "cow (үхэр)"]
@@ -129,18 +164,24 @@ def test_the_hardest_words_name_what_children_pick_instead(teacher, demo_class):
 
 def test_csv_exports_neutralise_formulas_and_name_the_file_in_cyrillic(teacher):
     class_id = teacher.create_class("Нарны анги")
-    formulas = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)",
-                "  =cmd|' /C calc'!A0"]
+    formulas = [
+        '=HYPERLINK("http://x","y")',
+        "+1+1",
+        "-2",
+        "@SUM(A1)",
+        "  =cmd|' /C calc'!A0",
+    ]
     for name in formulas:
-        teacher.post(f"/teacher/classes/{class_id}/learners", {"name": name},
-                     page=f"/teacher/classes/{class_id}")
+        teacher.post(
+            f"/teacher/classes/{class_id}/learners",
+            {"name": name},
+            page=f"/teacher/classes/{class_id}",
+        )
 
     export = teacher.export(f"/teacher/classes/{class_id}")
 
     names = [row[0] for row in read_csv(export)[1:]]
-    assert sorted(names) == sorted(
-        ["'" + " ".join(name.split()) for name in formulas]
-    )
+    assert sorted(names) == sorted(["'" + " ".join(name.split()) for name in formulas])
     disposition = export.headers["Content-Disposition"]
     assert disposition.startswith("attachment;")
     assert "Нарны анги" in unquote(disposition.split("filename*=UTF-8''")[1])
@@ -150,9 +191,20 @@ def test_every_cell_a_spreadsheet_would_run_is_neutralised():
     from hub.teacher.tables import neutralise
 
     assert [neutralise(v) for v in ("=1", "+1", "-1", "@a", "\tx", "\rx")] == [
-        "'=1", "'+1", "'-1", "'@a", "'\tx", "'\rx"]
+        "'=1",
+        "'+1",
+        "'-1",
+        "'@a",
+        "'\tx",
+        "'\rx",
+    ]
     assert [neutralise(v) for v in (-3, 2.5, None, True, "Болд")] == [
-        -3, 2.5, "", 1, "Болд"]
+        -3,
+        2.5,
+        "",
+        1,
+        "Болд",
+    ]
 
 
 # The queries themselves, on a results file without a server.
@@ -174,20 +226,27 @@ def test_the_queries_read_only_their_indexes(store):
         "grid": store.query(
             "EXPLAIN QUERY PLAN SELECT correct FROM results WHERE learner_id = ? "
             "AND pack_id = ? AND lesson_id = ? AND correct IS NOT NULL "
-            "ORDER BY seq DESC LIMIT 10", ["l", "p", "x"]),
+            "ORDER BY seq DESC LIMIT 10",
+            ["l", "p", "x"],
+        ),
         "counts": store.query(
             "EXPLAIN QUERY PLAN SELECT learner_id, pack_id, lesson_id, count(*) "
             "FROM results WHERE learner_id IN (?, ?) "
-            "GROUP BY learner_id, pack_id, lesson_id", ["a", "b"]),
+            "GROUP BY learner_id, pack_id, lesson_id",
+            ["a", "b"],
+        ),
         "words": store.query(
             "EXPLAIN QUERY PLAN SELECT item, language, count(*), sum(correct = 0) "
             "FROM results WHERE activity_type = 'listen_choose' "
             "AND learner_id IN (?, ?) AND correct IS NOT NULL "
-            "GROUP BY item, language", ["a", "b"]),
+            "GROUP BY item, language",
+            ["a", "b"],
+        ),
     }
 
-    details = {name: " ".join(row["detail"] for row in plan)
-               for name, plan in plans.items()}
+    details = {
+        name: " ".join(row["detail"] for row in plan) for name, plan in plans.items()
+    }
     assert "COVERING INDEX teacher_lessons" in details["grid"]
     assert "COVERING INDEX teacher_lessons" in details["counts"]
     assert "COVERING INDEX teacher_words" in details["words"]
@@ -220,8 +279,13 @@ def test_mastery_needs_enough_scored_answers(store):
 
 def test_accuracy_groups_answers_by_ten_oldest_first(store):
     marks = [False] * 5 + [True] * 10 + [False] * 10
-    store.add_batch([make_result("l-a", correct=m, reaction_ms=1000 + i)
-                     for i, m in enumerate(marks)], known_learner=lambda _id: True)
+    store.add_batch(
+        [
+            make_result("l-a", correct=m, reaction_ms=1000 + i)
+            for i, m in enumerate(marks)
+        ],
+        known_learner=lambda _id: True,
+    )
 
     groups = progress.recent_accuracy(store, "l-a")
 

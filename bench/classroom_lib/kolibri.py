@@ -74,8 +74,9 @@ class Kolibri:
             subprocess.run([str(self.venv / "bin" / "pip"), "install", "--quiet",
                             f"kolibri=={VERSION}", "py-spy"], check=True)
             notes.append(f"installed kolibri {VERSION} in {self.venv}")
-        if not (self.home / "db.sqlite3").exists() or not (
-                self.base / "provisioned").exists():
+        if not (self.base / "provisioned").exists():
+            # A home left by an interrupted provisioning is started afresh.
+            shutil.rmtree(self.home, ignore_errors=True)
             make_namespace()
             subprocess.run(in_namespace([
                 *self.env, str(kolibri), "manage", "provisiondevice",

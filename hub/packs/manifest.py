@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """The pack manifest (``pack.json``, format 1): its rules and PackError.
 
-What a pack teaches (words, lessons, guides) is checked in ``lessons``; the
-rest is here. Everything is a pure function of its arguments, safe from any
-thread; no file is touched. ``docs/pack-format.md`` is the specification
-these checks implement: a rule added here belongs there too.
+What a pack teaches (words, lessons, guides) is checked in ``lessons``, an
+assessment pack's checks in ``assessments``; the rest is here. Everything
+is a pure function of its arguments, safe from any thread; no file is
+touched. ``docs/pack-format.md`` is the specification these checks
+implement: a rule added here belongs there too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import posixpath
 import re
 from pathlib import Path
 
+from .assessments import check_checks
 from .lessons import check_guides, check_lessons, check_words
 
 FORMAT = 1
@@ -30,7 +32,7 @@ LANGUAGE = re.compile(r"[a-z]{2}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 LICENSE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+()\- ]{0,199}")
 
-KINDS = ("lessons", "guide")
+KINDS = ("lessons", "guide", "assessment")
 
 CONTENT_TYPES = {
     ".svg": "image/svg+xml",
@@ -50,7 +52,11 @@ _COMMON_FIELDS = {
     "format", "id", "version", "kind", "title", "languages", "age_range",
     "license", "attribution", "files",
 }  # fmt: skip
-_KIND_FIELDS = {"lessons": {"words", "lessons"}, "guide": {"guides"}}
+_KIND_FIELDS = {
+    "lessons": {"words", "lessons"},
+    "guide": {"guides"},
+    "assessment": {"words", "checks"},
+}
 
 
 class PackError(Exception):
@@ -130,7 +136,9 @@ def validate_manifest(manifest: dict, source_name: str) -> None:
 
     kind = manifest.get("kind")
     if kind not in KINDS:
-        check.fail("kind", f"is {kind!r}; it must be 'lessons' or 'guide'")
+        check.fail(
+            "kind", f"is {kind!r}; it must be 'lessons', 'guide' or 'assessment'"
+        )
     check.fields(manifest, None, _COMMON_FIELDS | _KIND_FIELDS[kind], {"description"})
 
     check.pattern(manifest["id"], "id", PACK_ID, "lower-case letters, digits, -")
@@ -143,9 +151,9 @@ def validate_manifest(manifest: dict, source_name: str) -> None:
         )
 
     check_languages(check, manifest["languages"])
-    # A child's lesson must work in every language it teaches; a guide for
-    # teachers may be written in only one of them.
-    check.every_language = kind == "lessons"
+    # A child's lesson or check must work in every language it teaches; a
+    # guide for teachers may be written in only one of them.
+    check.every_language = kind != "guide"
     check.text(manifest["title"], "title")
     if "description" in manifest:
         check.text(manifest["description"], "description")
@@ -158,6 +166,14 @@ def validate_manifest(manifest: dict, source_name: str) -> None:
     if kind == "lessons":
         words = check_words(check, manifest["words"])
         check_lessons(check, manifest["lessons"], words)
+    elif kind == "assessment":
+        words = check_words(check, manifest["words"])
+        audio = {
+            (word["id"], code): path
+            for word in manifest["words"]
+            for code, path in word["audio"].items()
+        }
+        check_checks(check, manifest["checks"], words, audio)
     else:
         check_guides(check, manifest["guides"])
 

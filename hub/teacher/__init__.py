@@ -81,9 +81,9 @@ _SECURITY_HEADERS = {
 @dataclass
 class TeacherPages:
     accounts: TeacherAccounts
-    guard: object
-    tablets: object
-    sync: object
+    guard: auth.SignInGuard
+    tablets: glance.TabletsSeen
+    sync: glance.SyncRunner
     setup_code: str | None
 
 
@@ -150,13 +150,13 @@ def _prepare_request():
     if request.method == "POST" and not _csrf_token_matches():
         return problem(
             400,
-            _("This form was out of date, so nothing was changed. "
-              "Go back, reload the page and try again."),
+            _(
+                "This form was out of date, so nothing was changed. "
+                "Go back, reload the page and try again."
+            ),
         )
 
-    from .auth import signed_in_teacher
-
-    g.teacher = signed_in_teacher()
+    g.teacher = auth.signed_in_teacher()
     if g.teacher is None and request.endpoint not in _OPEN_ENDPOINTS:
         if pages().accounts.count() == 0:
             return redirect(url_for("teacher.setup"))

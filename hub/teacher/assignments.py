@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 
-from . import _, bp, page, pack_text, problem, the_hub
-
+from . import _, bp, pack_text, page, problem, the_hub
 
 
 def _key(class_id: str) -> str:
@@ -83,11 +82,20 @@ def assignment(class_id: str):
             chosen = _chosen_from_form(every)
             assign_lessons(hub.state, class_id, chosen)
             if chosen:
-                flash(_("Saved. The tablets of {name} show {count} lesson(s).",
-                        name=group["name"], count=len(chosen)))
+                flash(
+                    _(
+                        "Saved. The tablets of {name} show {count} lesson(s).",
+                        name=group["name"],
+                        count=len(chosen),
+                    )
+                )
             else:
-                flash(_("No lesson was ticked, so {name} sees every lesson.",
-                        name=group["name"]))
+                flash(
+                    _(
+                        "No lesson was ticked, so {name} sees every lesson.",
+                        name=group["name"],
+                    )
+                )
         return redirect(url_for("teacher.assignment", class_id=class_id))
 
     chosen = assigned_lessons(hub.state, class_id)

@@ -74,20 +74,25 @@ class SignInGuard:
                 return 0
             return max(1, int(recent[-self.failures] + self.lockout_s - now))
 
-    def failed(self, address: str) -> bool:
-        """Count a failure; True when it locks the address out."""
+    def attempt(self, address: str) -> int:
+        """Count a try before its password is checked, so that tries sent
+        at once on several threads are all counted; returns the seconds to
+        wait instead when the address is locked out."""
         now = time.monotonic()
         with self._lock:
             recent = self._recent(address, now)
+            if len(recent) >= self.failures:
+                return max(1, int(recent[-self.failures] + self.lockout_s - now))
             recent.append(now)
             self._failed[address] = recent
             self._failed.move_to_end(address)
             # A flood of made-up addresses cannot grow memory without end.
             while len(self._failed) > _ADDRESSES_KEPT:
                 self._failed.popitem(last=False)
-            return len(recent) >= self.failures
+            return 0
 
     def succeeded(self, address: str) -> None:
+        """A right password: the address's earlier tries are forgiven."""
         with self._lock:
             self._failed.pop(address, None)
 
@@ -165,14 +170,14 @@ def sign_in():
 
     guard = pages().guard
     address = _client_address()
-    wait_s = guard.wait_s(address)
+    wait_s = guard.attempt(address)
     if wait_s:
         return _locked_out(wait_s)
 
     name = request.form.get("name", "")
     teacher = pages().accounts.check_sign_in(name, request.form.get("password", ""))
     if teacher is None:
-        if guard.failed(address):
+        if guard.wait_s(address):
             pages().accounts.record_event("locked_out", name[:40], address)
             log.warning("sign-in locked for %s after repeated failures", address)
             return _locked_out(guard.wait_s(address))
@@ -209,7 +214,7 @@ def setup():
 
     guard = pages().guard
     address = _client_address()
-    wait_s = guard.wait_s(address)
+    wait_s = guard.attempt(address)
     if wait_s:
         return _locked_out(wait_s)
 
@@ -218,12 +223,18 @@ def setup():
     name = request.form.get("name", "")
 
     def again(error, status=400):
-        return page("setup.html", status=status, error=error, name=name,
-                    has_code=code is not None)
+        return page(
+            "setup.html",
+            status=status,
+            error=error,
+            name=name,
+            has_code=code is not None,
+        )
 
     if code is None or not hmac.compare_digest(given, code):
-        guard.failed(address)
         return again(_("The setup code is wrong. It is in the hub's log."), 401)
+    # The code was right: a typing slip below is no guess to count.
+    guard.succeeded(address)
     if request.form.get("password") != request.form.get("password_again"):
         return again(_("The two passwords differ. Type the same one twice."))
     try:
@@ -233,8 +244,9 @@ def setup():
 
     pages().setup_code = None
     guard.succeeded(address)
-    log.info("the first teacher account, %s, was made with the setup code",
-             teacher.name)
+    log.info(
+        "the first teacher account, %s, was made with the setup code", teacher.name
+    )
     _start_session(teacher)
     return redirect(url_for("teacher.glance"))
 

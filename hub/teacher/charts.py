@@ -29,6 +29,7 @@ class Label:
     y: float
     text: str
     anchor: str = "start"
+    kind: str = ""  # a CSS class, e.g. on-mastered for text on a dark bar
 
 
 @dataclass
@@ -52,14 +53,17 @@ def lesson_states(rows: list[tuple[str, list[int]]], kinds: list[str]) -> Chart:
         chart.labels.append(Label(0, top + 12, title))
         total = sum(counts) or 1
         x = 0.0
-        for kind, count in zip(kinds, counts):
+        for kind, count in zip(kinds, counts, strict=True):
             if not count:
                 continue
             span = width * count / total
-            chart.rects.append(Rect(round(x, 1), top + 16, round(span, 1),
-                                    bar_height, kind))
+            chart.rects.append(
+                Rect(round(x, 1), top + 16, round(span, 1), bar_height, kind)
+            )
             chart.labels.append(
-                Label(round(x + span / 2, 1), top + 27, str(count), "middle")
+                Label(
+                    round(x + span / 2, 1), top + 27, str(count), "middle", f"on-{kind}"
+                )
             )
             x += span
     return chart
@@ -74,12 +78,15 @@ def accuracy(groups: list[AnswerGroup], percent_text) -> Chart:
     for share in (0, 50, 100):
         y = bottom - share * 1.3
         chart.lines.append((left, round(y, 1), width, round(y, 1)))
-        chart.labels.append(Label(left - 4, round(y + 4, 1), percent_text(share / 100),
-                                  "end"))
+        chart.labels.append(
+            Label(left - 4, round(y + 4, 1), percent_text(share / 100), "end")
+        )
     if not groups:
         return chart
 
-    step = (width - left) / len(groups)
+    # Room for a full set of groups, so one group is one narrow bar and not
+    # a wall; bars fill in from the left as answers come.
+    step = (width - left) / max(len(groups), 20)
     slowest = max((g.median_reaction_ms or 0) for g in groups) or 1
     points = []
     for index, group in enumerate(groups):
@@ -87,8 +94,13 @@ def accuracy(groups: list[AnswerGroup], percent_text) -> Chart:
         bar = share * 130
         x = left + index * step
         chart.rects.append(
-            Rect(round(x + step * 0.15, 1), round(bottom - bar, 1),
-                 round(step * 0.7, 1), round(bar, 1), "correct")
+            Rect(
+                round(x + step * 0.15, 1),
+                round(bottom - bar, 1),
+                round(step * 0.7, 1),
+                round(bar, 1),
+                "correct",
+            )
         )
         if group.median_reaction_ms is not None:
             y = bottom - 130 * group.median_reaction_ms / slowest

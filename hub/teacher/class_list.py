@@ -24,8 +24,18 @@ MAX_ROWS = 1000
 MAX_NAME_LENGTH = 80
 
 _NAME_HEADERS = {
-    "name", "names", "learner", "learner name", "child", "first name",
-    "given name", "нэр", "сурагч", "сурагчийн нэр", "хүүхэд", "хүүхдийн нэр",
+    "name",
+    "names",
+    "learner",
+    "learner name",
+    "child",
+    "first name",
+    "given name",
+    "нэр",
+    "сурагч",
+    "сурагчийн нэр",
+    "хүүхэд",
+    "хүүхдийн нэр",
 }
 _FAMILY_HEADERS = {"овог", "surname", "family name", "last name", "patronymic"}
 _PICTURE_HEADERS = {"picture", "зураг"}

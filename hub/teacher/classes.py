@@ -61,9 +61,7 @@ def _learner_or_404(learner_id: str):
 
 def taken_pictures(class_id: str, but: str | None = None) -> set[str]:
     return {
-        row["picture"]
-        for row in the_hub().state.learners(class_id)
-        if row["id"] != but
+        row["picture"] for row in the_hub().state.learners(class_id) if row["id"] != but
     }
 
 
@@ -187,8 +185,12 @@ def add_learner(class_id: str):
     except StateError:
         flash(_("Give a name of 1 to 80 characters."))
     else:
-        flash(_("{name} added, with a sign-in picture of their own.",
-                name=learner["name"]))
+        flash(
+            _(
+                "{name} added, with a sign-in picture of their own.",
+                name=learner["name"],
+            )
+        )
     return redirect(url_for("teacher.class_page", class_id=class_id))
 
 
@@ -225,9 +227,13 @@ def import_learners(class_id: str):
         if child.name.casefold() in present:
             skipped.append((child.line, child.name, "already_in_class"))
             continue
-        picture = child.picture if child.picture and pictures.is_picture(
+        picture = (
             child.picture
-        ) and child.picture not in taken else None
+            if child.picture
+            and pictures.is_picture(child.picture)
+            and child.picture not in taken
+            else None
+        )
         if child.picture and picture is None:
             skipped.append((child.line, child.picture, "picture_replaced"))
         picture = picture or pictures.next_free_picture(taken)
@@ -267,15 +273,23 @@ def edit_learner(learner_id: str):
             taken = taken_pictures(class_id, but=learner_id)
             if picture in taken:
                 if class_id == learner["class_id"]:
-                    error = _("Another learner of this class has that picture. "
-                              "Choose another.")
+                    error = _(
+                        "Another learner of this class has that picture. "
+                        "Choose another."
+                    )
                 else:
                     picture = pictures.next_free_picture(taken)
-                    flash(_("{name} has a new sign-in picture in the new class: "
-                            "show it to them.", name=name))
+                    flash(
+                        _(
+                            "{name} has a new sign-in picture in the new class: "
+                            "show it to them.",
+                            name=name,
+                        )
+                    )
         if error is None:
-            _change("learners", learner_id, name=name, picture=picture,
-                    class_id=class_id)
+            _change(
+                "learners", learner_id, name=name, picture=picture, class_id=class_id
+            )
             flash(_("Saved."))
             return redirect(url_for("teacher.class_page", class_id=class_id))
 
@@ -305,11 +319,19 @@ def archive_learner(learner_id: str):
     _change("learners", learner_id, **changes)
 
     if archived:
-        flash(_("{name} is archived. Restore them from the class page.",
-                name=learner["name"]))
+        flash(
+            _(
+                "{name} is archived. Restore them from the class page.",
+                name=learner["name"],
+            )
+        )
     elif "picture" in changes:
-        flash(_("{name} is back, with a new sign-in picture: show it to them.",
-                name=learner["name"]))
+        flash(
+            _(
+                "{name} is back, with a new sign-in picture: show it to them.",
+                name=learner["name"],
+            )
+        )
     else:
         flash(_("{name} is back on the tablets.", name=learner["name"]))
     return redirect(url_for("teacher.class_page", class_id=learner["class_id"]))
@@ -318,4 +340,3 @@ def archive_learner(learner_id: str):
 def learner_name(learner_id: str) -> str:
     learner = find_record("learners", learner_id)
     return learner["name"] if learner else learner_id
-

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, url_for
 
-from . import _, bp, page, pack_text, pages, problem, the_hub
+from . import _, bp, pack_text, page, pages, problem, the_hub
 
 
 def guide_packs() -> list:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import g, request, url_for
 
 from .. import progress as queries
-from . import _, bp, page, pack_text, problem, the_hub, when
+from . import _, bp, pack_text, page, problem, the_hub, when
 from .assignments import class_lessons, installed_lessons
 from .charts import accuracy, lesson_states
 from .tables import Table, csv_response, wants_csv
@@ -78,13 +78,17 @@ def class_progress(class_id: str):
     grid = queries.lesson_grid(hub.results, ids, _mastery())
 
     columns = [("name", _("Name"))] + [
-        (f"{l['pack_id']}/{l['lesson_id']}", pack_text(l["title"])) for l in lessons
+        (f"{lesson['pack_id']}/{lesson['lesson_id']}", pack_text(lesson["title"]))
+        for lesson in lessons
     ]
     table = Table(f"progress-{group['name']}", columns)
     cells = {}
     for learner in learners:
-        row = {"id": learner["id"], "name": learner["name"],
-               "picture": learner["picture"]}
+        row = {
+            "id": learner["id"],
+            "name": learner["name"],
+            "picture": learner["picture"],
+        }
         for lesson in lessons:
             key = f"{lesson['pack_id']}/{lesson['lesson_id']}"
             cell = grid.get(
@@ -99,8 +103,12 @@ def class_progress(class_id: str):
     hard = queries.hardest_words(hub.results, ids)
     words_table = Table(
         f"hard-words-{group['name']}",
-        [("word", _("Word")), ("answers", _("Answers")),
-         ("wrong", _("Wrong")), ("confused_with", _("Often chosen instead"))],
+        [
+            ("word", _("Word")),
+            ("answers", _("Answers")),
+            ("wrong", _("Wrong")),
+            ("confused_with", _("Often chosen instead")),
+        ],
         [
             {
                 "word": word_text(word.item, word.language, words),
@@ -145,8 +153,11 @@ def _activity_names() -> dict:
     }
 
 
-def _response_text(row, words: dict) -> str:
-    special = {"tap": _("tapped"), "no_tap": _("held back"), "next": _("next")}
+def _special_responses() -> dict:
+    return {"tap": _("tapped"), "no_tap": _("held back"), "next": _("next")}
+
+
+def _response_text(row, words: dict, special: dict) -> str:
     response = row["response"]
     if response in special:
         return special[response]
@@ -159,10 +170,8 @@ def _seconds(milliseconds: int | None) -> str:
     return _("{seconds} s", seconds=g.i18n.format_number(milliseconds / 1000, 1))
 
 
-def _verdict(correct) -> str:
-    if correct is None:
-        return "—"
-    return _("right") if correct else _("wrong")
+def _verdicts() -> dict:
+    return {None: "—", 1: _("right"), 0: _("wrong")}
 
 
 @bp.get("/learners/<learner_id>")
@@ -187,8 +196,8 @@ def learner_progress(learner_id: str):
 
     words = _words()
     titles = {
-        (l["pack_id"], l["lesson_id"]): pack_text(l["title"])
-        for l in installed_lessons(hub.packs)
+        (lesson["pack_id"], lesson["lesson_id"]): pack_text(lesson["title"])
+        for lesson in installed_lessons(hub.packs)
     }
     activities = _activity_names()
     table = Table(
@@ -208,21 +217,26 @@ def learner_progress(learner_id: str):
         table.columns.append(("received_at", _("Received (hub clock)")))
     else:
         table.columns.append(("reaction", _("Reaction time")))
+    # Said once per page rather than once per answer: a CSV has thousands.
+    special, verdicts = _special_responses(), _verdicts()
     for row in rows:
         table.rows.append(
             {
-                "answered_at": row["answered_at"] if exporting
+                "answered_at": row["answered_at"]
+                if exporting
                 else when(row["answered_at"]),
                 "received_at": row["received_at"],
-                "lesson": titles.get((row["pack_id"], row["lesson_id"]),
-                                     row["lesson_id"]),
+                "lesson": titles.get(
+                    (row["pack_id"], row["lesson_id"]), row["lesson_id"]
+                ),
                 "activity": activities.get(row["activity_type"], row["activity_type"]),
                 "word": word_text(row["item"], row["language"], words),
-                "response": _response_text(row, words),
-                "verdict": _verdict(row["correct"]),
+                "response": _response_text(row, words, special),
+                "verdict": verdicts[row["correct"]],
                 "correct": row["correct"],
+                "row_class": "wrong" if row["correct"] == 0 else "",
                 "reaction_ms": row["reaction_ms"],
-                "reaction": _seconds(row["reaction_ms"]),
+                "reaction": "" if exporting else _seconds(row["reaction_ms"]),
             }
         )
     if exporting:
@@ -231,15 +245,21 @@ def learner_progress(learner_id: str):
     lessons = class_lessons(hub, learner["class_id"])
     grid = queries.lesson_grid(hub.results, [learner_id], _mastery())
     summary = [
-        (lesson, grid.get((learner_id, lesson["pack_id"], lesson["lesson_id"]),
-                          queries.EMPTY_CELL))
+        (
+            lesson,
+            grid.get(
+                (learner_id, lesson["pack_id"], lesson["lesson_id"]), queries.EMPTY_CELL
+            ),
+        )
         for lesson in lessons
     ]
     groups = queries.recent_accuracy(hub.results, learner_id)
     older = (
-        url_for("teacher.learner_progress", learner_id=learner_id,
-                before=rows[-1]["seq"])
-        if more else None
+        url_for(
+            "teacher.learner_progress", learner_id=learner_id, before=rows[-1]["seq"]
+        )
+        if more
+        else None
     )
     return page(
         "learner_progress.html",

@@ -16,8 +16,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-CACHE = Path(os.environ.get("CLASSROOM_HUB_TEST_CACHE",
-                            "/var/cache/classroom-hub-tests"))
+CACHE = Path(
+    os.environ.get("CLASSROOM_HUB_TEST_CACHE", "/var/cache/classroom-hub-tests")
+)
 PACKAGES = ("python3", "python3-venv", "systemd")
 
 
@@ -31,9 +32,11 @@ def apt_mirror() -> str:
 
     for text in texts:
         for stanza in text.split("\n\n"):
-            fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.*)$", stanza, re.M))
-            if "bookworm" in fields.get("Suites", "").split() and \
-                    "deb" in fields.get("Types", "").split():
+            fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.*)$", stanza, re.MULTILINE))
+            if (
+                "bookworm" in fields.get("Suites", "").split()
+                and "deb" in fields.get("Types", "").split()
+            ):
                 return fields["URIs"].split()[0]
         for line in text.splitlines():
             parts = line.split()
@@ -52,13 +55,23 @@ def bookworm_root() -> Path:
     shutil.rmtree(partial, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
-         "bookworm", str(partial), apt_mirror()],
-        capture_output=True, text=True, timeout=900,
+        [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(PACKAGES)}",
+            "bookworm",
+            str(partial),
+            apt_mirror(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     if done.returncode != 0:
-        raise AssertionError(f"debootstrap failed:\n{done.stdout[-3000:]}"
-                             f"\n{done.stderr[-3000:]}")
+        raise AssertionError(
+            f"debootstrap failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     # The root is copied for each test; its package cache only takes room.
     shutil.rmtree(partial / "var/cache/apt/archives", ignore_errors=True)
     (partial / "var/cache/apt/archives/partial").mkdir(parents=True)
@@ -69,23 +82,41 @@ def bookworm_root() -> Path:
 
 
 def fresh_root(into: Path) -> Path:
-    subprocess.run(["cp", "-a", str(bookworm_root()), str(into)], check=True,
-                   timeout=300)
+    subprocess.run(
+        ["cp", "-a", str(bookworm_root()), str(into)], check=True, timeout=300
+    )
     (into / ".complete").unlink()
     return into
 
 
-def run_in(root: Path, namespace: str, command: str, timeout: float = 300,
-           check: bool = True) -> subprocess.CompletedProcess:
+def run_in(
+    root: Path, namespace: str, command: str, timeout: float = 300, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run a shell command chrooted into ``root`` inside ``namespace``."""
-    inner = f"mount -t proc proc {root}/proc && exec chroot {root} /bin/sh -c '{command}'"
+    inner = (
+        f"mount -t proc proc {root}/proc && exec chroot {root} /bin/sh -c '{command}'"
+    )
     done = subprocess.run(
-        ["ip", "netns", "exec", namespace, "unshare", "--mount", "--fork",
-         "sh", "-c", inner],
-        capture_output=True, text=True, timeout=timeout,
+        [
+            "ip",
+            "netns",
+            "exec",
+            namespace,
+            "unshare",
+            "--mount",
+            "--fork",
+            "sh",
+            "-c",
+            inner,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+        check=False,
     )
     if check and done.returncode != 0:
-        raise AssertionError(f"{command!r} failed ({done.returncode}):\n"
-                             f"{done.stdout}\n{done.stderr}")
+        raise AssertionError(
+            f"{command!r} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
     return done

@@ -206,6 +206,11 @@ class RalphLRS:
 
         raise RuntimeError("the LRS kept offering more pages; stopped reading")
 
+    def copies_held(self, ids) -> dict[str, int]:
+        """How many statements the LRS holds under each id (one, if all is well)."""
+        by_id = self.statements_by_id()
+        return {statement_id: len(by_id.get(statement_id, [])) for statement_id in ids}
+
     def statements_by_id(self) -> dict[str, list[dict]]:
         """Statement id -> every statement stored with it (one, if all is well)."""
         by_id = {}

@@ -19,7 +19,9 @@ _counter = itertools.count(1)
 
 def ip(*args: str, namespace: str | None = None) -> str:
     command = ["ip", *args] if namespace is None else ["ip", "-n", namespace, *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=30, check=False
+    )
     if done.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed: {done.stderr.strip()}")
     return done.stdout
@@ -76,7 +78,10 @@ class Lan:
     def close(self) -> None:
         for name in reversed(self.namespaces):
             subprocess.run(
-                ["ip", "netns", "del", name], capture_output=True, timeout=30
+                ["ip", "netns", "del", name],
+                capture_output=True,
+                timeout=30,
+                check=False,
             )
         self.namespaces.clear()
 
@@ -95,5 +100,9 @@ class IsolatedNamespace:
         ip("link", "set", "lo", "up", namespace=self.name)
 
     def close(self) -> None:
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True,
-                       timeout=30)
+        subprocess.run(
+            ["ip", "netns", "del", self.name],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )

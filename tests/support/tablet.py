@@ -37,3 +37,11 @@ def make_batch(learner_id: str, count: int, tablet_id: str = "t-test") -> dict:
         "tablet_id": tablet_id,
         "results": [make_result(learner_id) for _ in range(count)],
     }
+
+
+def store_results(store, learner_id: str, count: int, **overrides) -> list[str]:
+    """Put ``count`` answers straight into a result store, as a post would."""
+    records = [make_result(learner_id, **overrides) for _ in range(count)]
+    answer = store.add_batch(records, known_learner=lambda _: True)
+    assert not answer.rejected, answer.rejected
+    return answer.accepted

@@ -5,7 +5,9 @@
 would: it reads each form's CSRF token from the page it came from and posts
 it back, follows redirects, and keeps its cookie. One session per actor;
 two sessions are two devices. ``add_teacher`` makes an account the way a
-technician does, with the command line.
+technician does, with the command line. Test modules import
+``teacher_fixture`` and ``teacher_hub_fixture`` to use the ``teacher`` and
+``teacher_hub`` fixtures.
 """
 
 from __future__ import annotations
@@ -31,8 +33,16 @@ def add_teacher(hub: HubProcess, name: str, password: str, command="add-teacher"
     """Run ``classroom-hub add-teacher`` (or reset-password) with the
     password on standard input; returns the finished process."""
     return subprocess.run(
-        [sys.executable, "-m", "hub", "--data-dir", str(hub.data_dir),
-         command, name, "--password-stdin"],
+        [
+            sys.executable,
+            "-m",
+            "hub",
+            "--data-dir",
+            str(hub.data_dir),
+            command,
+            name,
+            "--password-stdin",
+        ],
         input=password + "\n",
         capture_output=True,
         text=True,
@@ -69,8 +79,9 @@ class TeacherSession:
         assert found, f"no CSRF token on {page} ({answer.status_code})"
         return html.unescape(found.group(1))
 
-    def post(self, path: str, data=None, page: str | None = None, token=True,
-             **kwargs) -> requests.Response:
+    def post(
+        self, path: str, data=None, page: str | None = None, token=True, **kwargs
+    ) -> requests.Response:
         """Post a form as the page ``page`` (default: the sign-in page)
         would, with its CSRF token unless ``token`` is False."""
         data = dict(data or {})
@@ -119,16 +130,16 @@ class TeacherSession:
         return self.get(path, params={"export": "csv", **params})
 
 
-@pytest.fixture
-def teacher_hub(hub_server):
+@pytest.fixture(name="teacher_hub")
+def teacher_hub_fixture(hub_server):
     """The seeded hub with one teacher account made from the command line."""
     made = add_teacher(hub_server, TEACHER_NAME, TEACHER_PASSWORD)
     assert made.returncode == 0, made.stderr
     return hub_server
 
 
-@pytest.fixture
-def teacher(teacher_hub):
+@pytest.fixture(name="teacher")
+def teacher_fixture(teacher_hub):
     """A signed-in teacher on the seeded hub."""
     session = TeacherSession(teacher_hub)
     assert session.sign_in().status_code == 200
