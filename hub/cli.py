@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import sync_commands
 
     sync_commands.add_commands(command)
+    from .assessments import report
+
+    report.add_commands(command)
     return parser
 
 

@@ -139,6 +139,8 @@ class ClockWatch:
         trusted, reason = self._judge(wall, epoch, boot)
         return Reading(wall, boot_id, boot_ms, trusted, reason)
 
+    # XXX Results of a boot that ended before a trusted time arrived keep the
+    # times they were given; chaining boots would need a clock that survives.
     def learn_true_time(self, moment: datetime, boot_ms: int, source: str) -> float:
         """Remember ``moment`` as the true time at ``boot_ms`` of this boot.
 
@@ -154,8 +156,7 @@ class ClockWatch:
             self._learn(boot_id, true_epoch, source)
             if abs(skew_ms) > self.max_skew_ms:
                 log.warning(
-                    "the hub's clock is %s %s %s; results of this boot are "
-                    "dated by it",
+                    "the hub's clock is %s %s %s; results of this boot are dated by it",
                     span_text(abs(skew_ms) / 1000),
                     "ahead of" if skew_ms > 0 else "behind",
                     source,
@@ -204,18 +205,20 @@ class ClockWatch:
         boot = self._load().get(boot_id)
         if boot is not None:
             return boot
-        return self._change(boot_id, lambda boot: boot.setdefault(
-            "first_epoch_ms", epoch
-        ))
+        return self._change(
+            boot_id, lambda boot: boot.setdefault("first_epoch_ms", epoch)
+        )
 
     def _learn(self, boot_id: str, true_epoch: int, source: str) -> dict:
         def learn(boot):
             boot.setdefault("first_epoch_ms", true_epoch)
             boot["true_epoch_ms"] = true_epoch
             boot["true_source"] = source
-            boot["learnt_at"] = datetime.fromtimestamp(
-                true_epoch / 1000 + self.source.boot_ms() / 1000
-            ).astimezone().isoformat(timespec="seconds")
+            boot["learnt_at"] = (
+                datetime.fromtimestamp(true_epoch / 1000 + self.source.boot_ms() / 1000)
+                .astimezone()
+                .isoformat(timespec="seconds")
+            )
 
         return self._change(boot_id, learn)
 

@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 
 class LinkProblem(Exception):
@@ -58,8 +59,8 @@ class Answer:
             detail = self.json().get("detail")
         except (ValueError, AttributeError):
             detail = None
-        text = detail if isinstance(detail, str) else self.body.decode(
-            "utf-8", "replace"
+        text = (
+            detail if isinstance(detail, str) else self.body.decode("utf-8", "replace")
         )
         return " ".join(text.split())[:200] or self.reason or "no reason given"
 
@@ -67,9 +68,15 @@ class Answer:
 def network_problem(what: str, address: str, error: Exception) -> str:
     """Plain words for a failed request, with the likely fix."""
     where = host_of(address) or address
-    if isinstance(error, (requests.exceptions.InvalidURL, ValueError,
-                          requests.exceptions.MissingSchema,
-                          requests.exceptions.InvalidSchema)):
+    if isinstance(
+        error,
+        (
+            requests.exceptions.InvalidURL,
+            ValueError,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ),
+    ):
         return f"{address!r} is not a usable http(s) address for {what}"
     if isinstance(error, requests.exceptions.SSLError):
         return (
@@ -79,6 +86,13 @@ def network_problem(what: str, address: str, error: Exception) -> str:
     if isinstance(error, requests.Timeout):
         return f"{what} at {where} did not answer in time (SYNC_TIMEOUT_S)"
     if isinstance(error, requests.ConnectionError):
+        cause = error.args[0] if error.args else None
+        if isinstance(cause, urllib3.exceptions.ProtocolError):
+            # Reached, then dropped: the far side may have done the work.
+            return (
+                f"the connection to {what} at {where} was cut before it answered; "
+                "what was sent is sent again next time"
+            )
         return f"could not reach {what} at {where}; is the hub online?"
     return f"the request to {what} at {where} failed: {error.__class__.__name__}"
 
@@ -93,6 +107,8 @@ def out_of(declared) -> str:
 
 def request_bytes(prepared, body_length: int) -> int:
     """The request as it goes on the wire: line, headers, body."""
+    # XXX TLS records and handshakes are not counted (a few per cent, and a
+    # few kB per connection); reading TCP_INFO per socket would count them.
     parts = urlsplit(prepared.url)
     head = f"{prepared.method} {prepared.path_url} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in prepared.headers.items())

@@ -59,8 +59,15 @@ class PullReport:
         return not self.problems
 
 
-def pull_catalog(library, settings, session=None, *, uplink=None,
-                 ledger: SyncLedger | None = None, state=None) -> PullReport:
+def pull_catalog(
+    library,
+    settings,
+    session=None,
+    *,
+    uplink=None,
+    ledger: SyncLedger | None = None,
+    state=None,
+) -> PullReport:
     """Install every pack the national catalog has in a newer version."""
     report = PullReport()
     if not settings.CATALOG_URL:
@@ -106,8 +113,9 @@ def import_catalog_folder(library, folder: Path, *, ledger=None, state=None):
         return report
     # Only each url's file name counts: the zips sit beside catalog.json.
     wanted = _newest_entries(catalog, path.resolve().as_uri(), report, None)
-    _install_newer(wanted, _FolderFetch(folder), library, ledger or SyncLedger(),
-                   state, report)
+    _install_newer(
+        wanted, _FolderFetch(folder), library, ledger or SyncLedger(), state, report
+    )
     return report
 
 
@@ -177,8 +185,12 @@ def retire_old_versions(library, state, pack_id: str) -> list[str]:
     for old in versions[:-1]:
         needed = (assigned & _lesson_ids(old)) - newest_lessons
         if needed:
-            log.info("kept %s %s: assigned lessons only it has: %s", pack_id,
-                     old.version, ", ".join(sorted(needed)))
+            log.info(
+                "kept %s %s: assigned lessons only it has: %s",
+                pack_id,
+                old.version,
+                ", ".join(sorted(needed)),
+            )
             continue
         try:
             library.remove(pack_id, old.version)

@@ -44,6 +44,12 @@ MAX_REACTION_MS = 600_000
 
 PENDING, CONFIRMED, QUARANTINED = 0, 1, 2
 
+# Group commits between two checkpoints of the write-ahead log. A commit of
+# 10 results appends ~70 pages to the log; SQLite's own checkpoint would
+# copy them back inside a commit every ~1000 pages and hold up every tablet
+# waiting behind it (measured: p99 of 40 simultaneous batches 0.5-0.8 s).
+CHECKPOINT_EVERY_COMMITS = 20
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
@@ -251,6 +257,9 @@ class ResultStore:
         # Batches of request threads waiting for the next group commit.
         self._waiting: list[_WaitingBatch] = []
         self._waiting_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._commits_since_checkpoint = 0
+        self._checkpointer: _Checkpointer | None = None
         self._local = threading.local()
         self._connections = []
         self._connections_lock = threading.Lock()
@@ -275,19 +284,39 @@ class ResultStore:
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            # Each thread uses only its own connection; close() may run on
-            # another thread at shutdown, hence check_same_thread=False.
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=30, check_same_thread=False
-            )
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.row_factory = sqlite3.Row
+            conn = self._open_connection()
             self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
+        return conn
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        """The one connection group commits use, only under the write lock.
+
+        One page cache holds the index pages commits touch, rather than one
+        per request thread, and its log is checkpointed by a thread of our
+        own (``_Checkpointer``), not inside a commit.
+        """
+        if self._writer is None:
+            self._writer = self._open_connection()
+            self._writer.execute("PRAGMA wal_autocheckpoint = 0")
+        return self._writer
+
+    def _open_connection(self) -> sqlite3.Connection:
+        # Each connection is used by one thread at a time; close() may run on
+        # another thread at shutdown, hence check_same_thread=False.
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=30, check_same_thread=False
+        )
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.row_factory = sqlite3.Row
+        with self._connections_lock:
+            self._connections.append(conn)
         return conn
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+        self._writer = None
         with self._connections_lock:
             for conn in self._connections:
                 conn.close()
@@ -325,15 +354,25 @@ class ResultStore:
                 with self._waiting_lock:
                     group, self._waiting = self._waiting, []
                 self._commit_group(group)
+                self._after_commit()
         if batch.error is not None:
             raise _again(batch.error)
 
         answer.rejected.sort(key=lambda rejection: rejection["index"])
         return answer
 
+    def _after_commit(self) -> None:
+        self._commits_since_checkpoint += 1
+        if self._commits_since_checkpoint < CHECKPOINT_EVERY_COMMITS:
+            return
+        self._commits_since_checkpoint = 0
+        if self._checkpointer is None:
+            self._checkpointer = _Checkpointer(self._open_connection())
+        self._checkpointer.wake()
+
     def _commit_group(self, group: list[_WaitingBatch]) -> None:
         """Store batches in one transaction; on failure none of them is stored."""
-        conn = self._connection()
+        conn = self._writer_connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
             for batch in group:
@@ -494,6 +533,44 @@ def _stored(row) -> StoredResult:
 def _time_text(epoch_ms: int) -> str:
     moment = datetime.fromtimestamp(epoch_ms / 1000).astimezone()
     return moment.isoformat(timespec="milliseconds")
+
+
+class _Checkpointer:
+    """Copies the write-ahead log back into the database, off the commit path.
+
+    A PASSIVE checkpoint lets commits go on meanwhile. It runs only when
+    woken after commits, so an idle hub writes nothing. A crash at any point
+    is safe: the log still holds every committed page until copied.
+    """
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        self._wanted = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._run, name="results-checkpoint", daemon=True
+        )
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wanted.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wanted.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._stopping:
+                return
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                # The next commit wakes us again; SQLite's log stays valid.
+                log.warning("checkpoint of the results log failed", exc_info=True)
 
 
 def _again(error: Exception) -> Exception:

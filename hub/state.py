@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
+from tinydb.table import Table
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,25 @@ class _StateLock:
         self._thread_lock.release()
 
 
+class _SharedFileTable(Table):
+    """A table whose file other processes write too (the command line).
+
+    TinyDB remembers query results and the next document id per process;
+    both go stale when another process writes, so neither is kept.
+    """
+
+    def _get_next_id(self):
+        self._next_id = None
+        return super()._get_next_id()
+
+
+class _SharedFileDB(TinyDB):
+    table_class = _SharedFileTable
+
+    def table(self, name: str, **kwargs) -> Table:
+        return super().table(name, cache_size=0, **kwargs)
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(6)}"
 
@@ -131,7 +151,7 @@ class HubState:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _StateLock(path.with_name(path.name + ".lock"))
-        self._db = TinyDB(path, storage=AtomicJSONStorage)
+        self._db = _SharedFileDB(path, storage=AtomicJSONStorage)
         self._classes = self._db.table("classes")
         self._learners = self._db.table("learners")
         self._meta = self._db.table("meta")

@@ -42,6 +42,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# XXX systemd/classroom-hub-sync.timer still fires at 01:00 and 12:30 only and
+# runs `sync` (NOW); it should fire every 15 minutes and run `sync
+# --scheduled`, so that windows, turns and back-off apply.
 NOW, SCHEDULED, FORCED = "now", "scheduled", "forced"
 
 
@@ -186,9 +189,7 @@ def _remember(report, ledger, started, finished, settings, rng) -> None:
             report.push.retry_after_s or 0, report.pull.retry_after_s or 0
         )
         wait = max(wait, retry_after)
-        not_before = (finished + timedelta(seconds=wait)).isoformat(
-            timespec="seconds"
-        )
+        not_before = (finished + timedelta(seconds=wait)).isoformat(timespec="seconds")
 
     attempt = {
         "started_at": started.isoformat(timespec="seconds"),

@@ -19,26 +19,30 @@ from .cli import CommandError, _open_hub
 def add_commands(command) -> None:
     """Add this module's commands through ``cli.build_parser``'s helper."""
     export = command(
-        "export-results", cmd_export_results,
+        "export-results",
+        cmd_export_results,
         "write every result not yet confirmed to one bundle, e.g. on a USB stick",
     )
     export.add_argument("folder", type=Path)
 
     upload = command(
-        "upload-bundle", cmd_upload_bundle,
+        "upload-bundle",
+        cmd_upload_bundle,
         "at the district office: send a hub's results bundle to the LRS and "
         "write a receipt beside it",
     )
     upload.add_argument("file", type=Path)
 
     receipt = command(
-        "import-receipt", cmd_import_receipt,
+        "import-receipt",
+        cmd_import_receipt,
         "mark the results a receipt names as confirmed by the LRS",
     )
     receipt.add_argument("file", type=Path)
 
     catalog = command(
-        "import-catalog", cmd_import_catalog,
+        "import-catalog",
+        cmd_import_catalog,
         "install newer packs from a folder holding catalog.json and its zips "
         "(a USB stick), checked as from the network",
     )
@@ -57,8 +61,10 @@ def cmd_export_results(settings, args):
         raise CommandError(str(error)) from None
     finally:
         hub.close()
-    print(f"wrote {manifest['count']} results to {path}; take it to the district "
-          "office (classroom-hub upload-bundle), then bring back its receipt")
+    print(
+        f"wrote {manifest['count']} results to {path}; take it to the district "
+        "office (classroom-hub upload-bundle), then bring back its receipt"
+    )
 
 
 def cmd_upload_bundle(settings, args):
@@ -68,11 +74,14 @@ def cmd_upload_bundle(settings, args):
         path, receipt = upload_bundle(args.file, settings)
     except BundleError as error:
         raise CommandError(str(error)) from None
-    print(f"the LRS confirmed {len(receipt['confirmed'])} of {receipt['count']} "
-          f"statements, refused {len(receipt['refused'])}; receipt: {path}")
+    print(
+        f"the LRS confirmed {len(receipt['confirmed'])} of {receipt['count']} "
+        f"statements, refused {len(receipt['refused'])}; receipt: {path}"
+    )
     if not receipt["complete"]:
-        print(f"stopped: {receipt['problem']}; run upload-bundle again to send "
-              "the rest")
+        print(
+            f"stopped: {receipt['problem']}; run upload-bundle again to send the rest"
+        )
         return 1
     return 0
 
@@ -89,8 +98,10 @@ def cmd_import_receipt(settings, args):
         raise CommandError(str(error)) from None
     finally:
         hub.close()
-    print(f"{counts['confirmed']} results marked confirmed, {counts['set_aside']} "
-          "set aside as the LRS refused them")
+    print(
+        f"{counts['confirmed']} results marked confirmed, {counts['set_aside']} "
+        "set aside as the LRS refused them"
+    )
     if not counts["complete"]:
         print("the upload did not finish; export again and take the new bundle")
 
@@ -100,8 +111,10 @@ def cmd_import_catalog(settings, args):
     from .sync_ledger import SyncLedger
 
     if not (args.folder / "catalog.json").is_file():
-        raise CommandError(f"{args.folder} has no catalog.json; to install loose "
-                           "packs use install-pack")
+        raise CommandError(
+            f"{args.folder} has no catalog.json; to install loose "
+            "packs use install-pack"
+        )
     hub = _open_hub(settings)
     try:
         report = import_catalog_folder(
@@ -109,8 +122,10 @@ def cmd_import_catalog(settings, args):
         )
     finally:
         hub.close()
-    print(f"packs: installed {', '.join(report.installed) or 'none'}; "
-          f"{report.up_to_date} already up to date")
+    print(
+        f"packs: installed {', '.join(report.installed) or 'none'}; "
+        f"{report.up_to_date} already up to date"
+    )
     if report.removed:
         print(f"removed old versions: {', '.join(report.removed)}")
     for problem in report.problems:

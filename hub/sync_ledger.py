@@ -100,9 +100,9 @@ class SyncLedger:
     def begin_download(self, name: str, entry: dict) -> None:
         facts = {key: entry[key] for key in ("id", "version", "size", "sha256", "url")}
         if self.downloads().get(name) != facts:
-            self._change(lambda r: r.setdefault("downloads", {}).__setitem__(
-                name, facts
-            ))
+            self._change(
+                lambda r: r.setdefault("downloads", {}).__setitem__(name, facts)
+            )
 
     def end_download(self, name: str) -> None:
         if name in self.downloads():

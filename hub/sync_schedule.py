@@ -59,11 +59,13 @@ class SyncTimer:
         self._thread = None
 
     def start(self) -> None:
-        if not self.interval or not (self.hub.settings.LRS_URL or
-                                     self.hub.settings.CATALOG_URL):
+        if not self.interval or not (
+            self.hub.settings.LRS_URL or self.hub.settings.CATALOG_URL
+        ):
             return
-        self._thread = threading.Thread(target=self._run, name="sync-timer",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="sync-timer", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

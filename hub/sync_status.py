@@ -37,8 +37,9 @@ def hub_status(hub, clock=None) -> dict:
     now = clock.wall()
     ledger = SyncLedger(hub.state)
     record = ledger.record()
-    meter = ByteMeter(ledger, clock, settings.SYNC_BUDGET_DAY_BYTES,
-                      settings.SYNC_BUDGET_MONTH_BYTES)
+    meter = ByteMeter(
+        ledger, clock, settings.SYNC_BUDGET_DAY_BYTES, settings.SYNC_BUDGET_MONTH_BYTES
+    )
     day_used, month_used = meter.totals()
     counts = hub.results.counts()
     oldest = hub.results.oldest_pending()
@@ -66,8 +67,10 @@ def hub_status(hub, clock=None) -> dict:
         },
         "budget": {
             "day": {"used_bytes": day_used, "limit_bytes": meter.day_limit or None},
-            "month": {"used_bytes": month_used,
-                      "limit_bytes": meter.month_limit or None},
+            "month": {
+                "used_bytes": month_used,
+                "limit_bytes": meter.month_limit or None,
+            },
         },
         "quarantined": _quarantined(hub.results),
         "downloads": _downloads(hub, ledger),
@@ -99,6 +102,11 @@ def status_lines(status: dict) -> list[str]:
 
     lines.append(f"last sync attempt: {_attempt_words(sync['last_attempt'])}")
     lines.append(f"last successful sync: {_attempt_words(sync['last_success'])}")
+    if sync["failures_in_a_row"]:
+        lines.append(
+            f"{sync['failures_in_a_row']} failed syncs in a row; the timer tries "
+            f"again from {sync['not_before']}"
+        )
     window = sync["next_window"]
     when = "open now" if window["open_now"] else f"opens {window['opens_at']}"
     lines.append(
@@ -113,8 +121,9 @@ def status_lines(status: dict) -> list[str]:
         + _budget_words(budget["month"])
     )
     clock = status["clock"]
-    lines.append(f"clock: {'trusted' if clock['trusted'] else 'NOT trusted'}: "
-                 f"{clock['reason']}")
+    lines.append(
+        f"clock: {'trusted' if clock['trusted'] else 'NOT trusted'}: {clock['reason']}"
+    )
     for item in status["quarantined"]:
         lines.append(f"  set aside {item['id']}: {item['reason']}")
     for download in status["downloads"]:
@@ -171,7 +180,8 @@ def _scheduled(hub, meter, ledger, now) -> dict:
         "due": decision.due,
         "reason": decision.reason,
         "next_at": decision.next_at.isoformat(timespec="minutes")
-        if decision.next_at else None,
+        if decision.next_at
+        else None,
     }
 
 
@@ -182,8 +192,11 @@ def _quarantined(results) -> list[dict]:
         [QUARANTINE_SHOWN],
     )
     return [
-        {"id": row["id"], "reason": row["status_reason"],
-         "received_at": row["received_at"]}
+        {
+            "id": row["id"],
+            "reason": row["status_reason"],
+            "received_at": row["received_at"],
+        }
         for row in rows
     ]
 
@@ -194,13 +207,15 @@ def _downloads(hub, ledger) -> list[dict]:
         path = hub.packs.downloads_dir / name
         have = path.stat().st_size if path.exists() else 0
         size = facts["size"]
-        found.append({
-            "pack": facts["id"],
-            "version": facts["version"],
-            "bytes": have,
-            "size": size,
-            "percent": min(100, round(100 * have / size)) if size else 0,
-        })
+        found.append(
+            {
+                "pack": facts["id"],
+                "version": facts["version"],
+                "bytes": have,
+                "size": size,
+                "percent": min(100, round(100 * have / size)) if size else 0,
+            }
+        )
     return found
 
 

@@ -74,8 +74,8 @@ def parse_windows(text: str) -> list[Window]:
     return windows or [Window(time(0, 0), time(0, 0))]
 
 
-def open_window(windows: list[Window], moment: datetime) -> tuple[Window, datetime] | None:
-    """The window ``moment`` falls in, with when it opened; None outside."""
+def open_window(windows: list[Window], moment: datetime):
+    """(window, when it opened) for the window ``moment`` falls in, or None."""
     for window in windows:
         opened = window.opening_before(moment)
         if moment < opened + window.length():
@@ -122,39 +122,60 @@ class Decision:
     next_at: datetime | None = None
 
 
-def decide(moment: datetime, windows, hub_id: str, spread_s: int, *,
-           not_before: datetime | None, last_success: datetime | None,
-           pending: int, budget_left: int | None) -> Decision:
+def decide(
+    moment: datetime,
+    windows,
+    hub_id: str,
+    spread_s: int,
+    *,
+    not_before: datetime | None,
+    last_success: datetime | None,
+    pending: int,
+    budget_left: int | None,
+) -> Decision:
     """Whether a scheduled sync should run at ``moment``, in plain words."""
     inside = open_window(windows, moment)
     if inside is None:
         window, opening = next_opening(windows, moment)
         turn = turn_in_window(hub_id, opening, window, spread_s)
-        return Decision(False, f"outside the sync windows; the next is {window} "
-                        f"(this hub's turn at {turn:%H:%M})", turn)
+        return Decision(
+            False,
+            f"outside the sync windows; the next is {window} "
+            f"(this hub's turn at {turn:%H:%M})",
+            turn,
+        )
 
     window, opened = inside
     turn = turn_in_window(hub_id, opened, window, spread_s)
     if moment < turn:
-        return Decision(False, f"waiting for this hub's turn at {turn:%H:%M} in "
-                        f"the window {window}", turn)
+        return Decision(
+            False,
+            f"waiting for this hub's turn at {turn:%H:%M} in the window {window}",
+            turn,
+        )
     if not_before is not None and moment < not_before:
-        return Decision(False, "waiting after a failed sync; trying again at "
-                        f"{not_before:%H:%M}", not_before)
+        return Decision(
+            False,
+            f"waiting after a failed sync; trying again at {not_before:%H:%M}",
+            not_before,
+        )
     if budget_left is not None and budget_left <= 0:
-        return Decision(False, "the byte budget is used up; sync waits for the "
-                        "next day or month")
+        return Decision(
+            False, "the byte budget is used up; sync waits for the next day or month"
+        )
     if pending == 0 and last_success is not None and last_success >= opened:
-        return Decision(False, f"already synced in the window {window}, and no "
-                        "result waits")
+        return Decision(
+            False, f"already synced in the window {window}, and no result waits"
+        )
     return Decision(True, f"in the window {window}")
 
 
 class ByteMeter:
     """Bytes on the wire in one run, added to the day's and month's totals."""
 
-    def __init__(self, ledger, clock, day_limit: int, month_limit: int,
-                 enforce: bool = True):
+    def __init__(
+        self, ledger, clock, day_limit: int, month_limit: int, enforce: bool = True
+    ):
         self.ledger = ledger
         self.clock = clock
         self.day_limit = day_limit

@@ -101,8 +101,17 @@ class Uplink:
 
     # Whole answers
 
-    def exchange(self, method, address, *, what, body=b"", headers=None,
-                 auth=None, max_body=1024 * 1024) -> Answer:
+    def exchange(
+        self,
+        method,
+        address,
+        *,
+        what,
+        body=b"",
+        headers=None,
+        auth=None,
+        max_body=1024 * 1024,
+    ) -> Answer:
         """Send one request, trying again after transient failures.
 
         Returns any answer that is not transient (the caller judges 3xx and
@@ -191,7 +200,9 @@ class Uplink:
                     part.unlink(missing_ok=True)
                 raise LinkProblem(f"{what} at {host_of(address)} answered {status}")
             if answer.headers.get("Content-Encoding", "identity") != "identity":
-                raise LinkProblem(f"{what} at {host_of(address)} sent the file compressed")
+                raise LinkProblem(
+                    f"{what} at {host_of(address)} sent the file compressed"
+                )
             if not resumed:
                 have = 0
 
@@ -271,8 +282,11 @@ class Uplink:
                 self.meter.charge(len(chunk))
                 keep(chunk)
                 self._pace(received, started)
-        except (urllib3.exceptions.HTTPError, requests.RequestException,
-                OSError) as error:
+        except (
+            urllib3.exceptions.HTTPError,
+            requests.RequestException,
+            OSError,
+        ) as error:
             if _is_timeout(error):
                 raise LinkProblem(
                     f"{what} at {host_of(answer.url)} stopped sending for "

@@ -183,6 +183,7 @@ def test_growth_from_baseline_to_endline_shows_on_the_page_and_in_the_csv(school
 
     page = teacher.get(outcomes_path(group["id"])).text
     assert '<td class="number growth">+2</td>' in page
+    assert "зөвхөн дууссан шалгалт, 3 асуултаас" in page
     assert "<svg" in page and 'class="endline"' in page
 
     school_page = teacher.get("/teacher/outcomes").text

@@ -68,8 +68,9 @@ def test_results_travel_by_stick_and_the_receipt_confirms_them(
 
     bundle = export(data_dir, stick)
     manifest = json.loads(zipfile.ZipFile(bundle).read("manifest.json"))
-    district = run_cli(tmp_path / "district", "upload-bundle", str(bundle),
-                       env=district_env(lrs))
+    district = run_cli(
+        tmp_path / "district", "upload-bundle", str(bundle), env=district_env(lrs)
+    )
     receipt = bundle.with_name(bundle.stem + ".receipt.json")
     imported = run_cli(data_dir, "import-receipt", str(receipt))
 
@@ -91,9 +92,15 @@ def test_uploading_twice_or_syncing_too_stores_each_result_once(
     run_cli(tmp_path / "district", "upload-bundle", str(bundle), env=env)
     run_cli(tmp_path / "district", "upload-bundle", str(bundle), env=env)
     # The link came back before the receipt did.
-    hub = Hub.open(load_settings(environ={}, DATA_DIR=str(data_dir), LRS_URL=lrs.url,
-                                 LRS_USERNAME=lrs.username,
-                                 LRS_PASSWORD=lrs.password))
+    hub = Hub.open(
+        load_settings(
+            environ={},
+            DATA_DIR=str(data_dir),
+            LRS_URL=lrs.url,
+            LRS_USERNAME=lrs.username,
+            LRS_PASSWORD=lrs.password,
+        )
+    )
     try:
         report = push_results(hub.results, hub.state.hub_id, hub.settings)
     finally:
@@ -110,8 +117,9 @@ def test_a_cut_off_bundle_is_refused_with_a_clear_message(
     bundle = export(data_dir, stick)
     bundle.write_bytes(bundle.read_bytes()[:-200])
 
-    refused = run_cli(tmp_path / "d", "upload-bundle", str(bundle),
-                      env=district_env(lrs), check=False)
+    refused = run_cli(
+        tmp_path / "d", "upload-bundle", str(bundle), env=district_env(lrs), check=False
+    )
 
     assert refused.returncode == 1
     assert "is not a whole bundle: it is cut off or damaged" in refused.stderr
@@ -129,8 +137,9 @@ def test_a_bundle_changed_after_export_is_refused(lrs, hub_folder, stick, tmp_pa
         archive.writestr("statements.jsonl", b"".join(lines))
         archive.writestr("manifest.json", manifest)
 
-    refused = run_cli(tmp_path / "d", "upload-bundle", str(bundle),
-                      env=district_env(lrs), check=False)
+    refused = run_cli(
+        tmp_path / "d", "upload-bundle", str(bundle), env=district_env(lrs), check=False
+    )
 
     assert refused.returncode == 1
     assert "was changed after the hub wrote it" in refused.stderr
@@ -154,8 +163,7 @@ def test_a_receipt_for_another_hub_or_bundle_changes_nothing(
         path.write_text(json.dumps(forged))
         answers.append(run_cli(data_dir, "import-receipt", str(path), check=False))
     receipt_path.write_text(receipt_path.read_text()[:-40])
-    answers.append(run_cli(data_dir, "import-receipt", str(receipt_path),
-                           check=False))
+    answers.append(run_cli(data_dir, "import-receipt", str(receipt_path), check=False))
 
     assert [a.returncode for a in answers] == [1, 1, 1]
     assert "not of this hub" in answers[0].stderr

@@ -82,9 +82,7 @@ def test_a_clock_far_from_the_national_servers_is_not_trusted(watch, clock):
     assert reading.reason == "it is 2 days ahead of the LRS"
 
 
-def test_what_the_watch_learnt_survives_a_restart_but_not_a_reboot(
-    tmp_path, clock
-):
+def test_what_the_watch_learnt_survives_a_restart_but_not_a_reboot(tmp_path, clock):
     first = ClockWatch(tmp_path, clock)
     first.learn_true_time(clock.wall() + timedelta(hours=5), clock.boot_ms(), "x")
 
@@ -109,8 +107,13 @@ def test_results_keep_their_order_by_sequence_whatever_the_clock(store, clock):
 
 def test_statements_never_say_1970_nor_a_negative_duration(store, clock):
     clock.set_wall(datetime(1970, 1, 1, 0, 1, tzinfo=UTC))
-    store_results(store, "l-000000000001", 1,
-                  answered_at="1970-01-01T00:00:30.000+00:00", reaction_ms=0)
+    store_results(
+        store,
+        "l-000000000001",
+        1,
+        answered_at="1970-01-01T00:00:30.000+00:00",
+        reaction_ms=0,
+    )
     [result] = store.pending(limit=5)
 
     statement = statement_for(result, "hub", load_settings(environ={}))
@@ -119,9 +122,12 @@ def test_statements_never_say_1970_nor_a_negative_duration(store, clock):
     assert not statement["timestamp"].startswith("1970")
     assert statement["context"]["extensions"][EXT + "timestamp-source"] == "none"
     assert statement["result"]["duration"] == "PT0S"
-    assert store.add_batch(
-        [make_result("l-000000000001", reaction_ms=-5)], lambda _: True
-    ).rejected[0]["field"] == "reaction_ms"
+    assert (
+        store.add_batch(
+            [make_result("l-000000000001", reaction_ms=-5)], lambda _: True
+        ).rejected[0]["field"]
+        == "reaction_ms"
+    )
 
 
 def test_results_get_their_true_time_once_the_lrs_tells_it(
@@ -132,19 +138,25 @@ def test_results_get_their_true_time_once_the_lrs_tells_it(
     ids = store_results(store, "l-000000000001", 6, answered_at=None)
     clock.advance(600)
     settings = load_settings(
-        environ={}, DATA_DIR=str(tmp_path), LRS_URL=lrs.url,
-        LRS_USERNAME=lrs.username, LRS_PASSWORD=lrs.password, SYNC_BATCH_SIZE=3,
+        environ={},
+        DATA_DIR=str(tmp_path),
+        LRS_URL=lrs.url,
+        LRS_USERNAME=lrs.username,
+        LRS_PASSWORD=lrs.password,
+        SYNC_BATCH_SIZE=3,
         SYNC_RETRIES=0,
     )
     truly_sent = datetime.now(UTC)
 
-    report = push_results(store, state.hub_id, settings,
-                          uplink=Uplink(settings, clock=clock))
+    report = push_results(
+        store, state.hub_id, settings, uplink=Uplink(settings, clock=clock)
+    )
 
     assert report.ok, report.problem
     by_id = lrs.statements_by_id()
-    sources = [by_id[i][0]["context"]["extensions"][EXT + "timestamp-source"]
-               for i in ids]
+    sources = [
+        by_id[i][0]["context"]["extensions"][EXT + "timestamp-source"] for i in ids
+    ]
     # One statement went first to learn the time; the rest carry it.
     assert sources == ["hub"] + ["hub-corrected"] * 5
     for result_id in ids[1:]:
@@ -161,8 +173,9 @@ def test_a_statement_that_left_the_hub_is_never_redated(store, state, clock, wat
     ledger = SyncLedger()
     ledger.raise_sent_through(store.pending(limit=10)[1].seq)
 
-    watch.learn_true_time(datetime(2026, 12, 8, 9, 0, tzinfo=UTC), clock.boot_ms(),
-                          "the LRS")
+    watch.learn_true_time(
+        datetime(2026, 12, 8, 9, 0, tzinfo=UTC), clock.boot_ms(), "the LRS"
+    )
     from hub.result_push import correct_times
 
     changed = correct_times(store, ledger)

@@ -104,8 +104,12 @@ def state(tmp_path):
 
 
 def settings_for(tmp_path, proxy, **more):
-    values = dict(DATA_DIR=str(tmp_path), CATALOG_URL=proxy.url + "catalog.json",
-                  SYNC_TIMEOUT_S=5, SYNC_RETRIES=0)
+    values = dict(
+        DATA_DIR=str(tmp_path),
+        CATALOG_URL=proxy.url + "catalog.json",
+        SYNC_TIMEOUT_S=5,
+        SYNC_RETRIES=0,
+    )
     values.update(more)
     return load_settings(environ={}, **values)
 
@@ -113,8 +117,9 @@ def settings_for(tmp_path, proxy, **more):
 def pull(library, settings, clock, meter=None, state=None, ledger=None):
     uplink = Uplink(settings, meter, clock)
     try:
-        return pull_catalog(library, settings, uplink=uplink, ledger=ledger,
-                            state=state)
+        return pull_catalog(
+            library, settings, uplink=uplink, ledger=ledger, state=state
+        )
     finally:
         uplink.close()
 
@@ -203,8 +208,14 @@ def test_the_byte_budget_spreads_a_download_over_days(tmp_path, site, proxy, clo
     assert all(waiting for _, waiting, _ in days[:2])
     # Each day keeps within its budget; the proxy saw what the meter counted.
     assert all(used <= size // 2 for _, _, used in days)
-    assert abs(sum(used for _, _, used in days) - proxy.bytes_to_client
-               - proxy.bytes_from_client) < 0.02 * size
+    assert (
+        abs(
+            sum(used for _, _, used in days)
+            - proxy.bytes_to_client
+            - proxy.bytes_from_client
+        )
+        < 0.02 * size
+    )
 
 
 def test_the_bandwidth_cap_paces_each_transfer(tmp_path, site, proxy, clock, library):
@@ -220,9 +231,7 @@ def test_the_bandwidth_cap_paces_each_transfer(tmp_path, site, proxy, clock, lib
     assert size / rate * 0.95 <= taken <= (size + 10_000) / rate * 1.05
 
 
-def test_a_pack_is_not_fetched_without_room_above_the_reserve(
-    tmp_path, proxy, clock
-):
+def test_a_pack_is_not_fetched_without_room_above_the_reserve(tmp_path, proxy, clock):
     library = PackLibrary(tmp_path / "packs", reserve_bytes=10**15)
 
     report = pull(library, settings_for(tmp_path, proxy), clock)

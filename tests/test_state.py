@@ -65,3 +65,20 @@ def test_two_classes_cannot_share_a_name(tmp_path):
 
     with pytest.raises(StateError, match="already exists"):
         state.add_class(" 1A ")
+
+
+def test_two_processes_adding_learners_in_turn_see_each_other_and_never_clash(
+    tmp_path,
+):
+    server_view = HubState(tmp_path / "hub.json")
+    command_view = HubState(tmp_path / "hub.json")
+    group = server_view.add_class("1A")
+    assert server_view.learners(group["id"]) == []
+
+    command_view.add_learner(group["id"], "Номин", "apple")
+    server_view.add_learner(group["id"], "Болд", "bus")
+    command_view.add_learner(group["id"], "Сарнай", "rocket")
+
+    for view in (server_view, command_view):
+        names = [row["name"] for row in view.learners(group["id"])]
+        assert names == ["Болд", "Номин", "Сарнай"]

@@ -148,7 +148,8 @@ def test_statements_in_the_lrs_are_valid_and_name_no_learner(
         text = json.dumps(statement, ensure_ascii=False)
         assert learner["name"] not in text
         assert "Болд" not in text
-        assert statement["actor"]["account"]["name"] == f"{state.hub_id}/{learner['id']}"
+        account = statement["actor"]["account"]["name"]
+        assert account == f"{state.hub_id}/{learner['id']}"
 
 
 def test_a_wrong_password_is_a_plain_failure_and_confirms_nothing(
@@ -268,9 +269,7 @@ def test_a_silent_lrs_times_out(store, state, learner, settings):
     assert store.counts()["pending"] == 1
 
 
-def test_tls_certificates_are_always_checked(
-    store, state, learner, settings, tmp_path
-):
+def test_tls_certificates_are_always_checked(store, state, learner, settings, tmp_path):
     add_results(store, learner, 1)
 
     with tls_server(tmp_path) as url:

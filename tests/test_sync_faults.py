@@ -100,8 +100,8 @@ def assert_each_held_once(lrs, store, ids) -> None:
     [
         ("cut_body", 5, "cut off"),
         ("short_body", None, "cut off"),
-        ("lose_answer", None, "could not reach"),
-        ("reset", None, "could not reach"),
+        ("lose_answer", None, "was cut before it answered"),
+        ("reset", None, "was cut before it answered"),
         ("stall", 5, "did not answer in time"),
         ("stall_after_forward", 5, "did not answer in time"),
         ("answer", (500, {}, b"oops"), "answered 500"),
@@ -148,10 +148,11 @@ def test_transient_failures_are_tried_again_after_jittered_waits(
     report = push(store, state, settings, clock)
 
     assert report.ok, report.problem
-    # 2 s, 4 s and 8 s ceilings, each at least half waited, never all alike.
-    assert [round(s) >= c / 2 and s <= c for s, c in zip(clock.slept, (2, 4, 8))] == [
-        True, True, True,
-    ]
+    # Ceilings of 2 s, 4 s and 8 s; at least half of each is waited, the
+    # rest drawn at random so that hubs failing together spread out.
+    assert len(clock.slept) == 3
+    for waited, ceiling in zip(clock.slept, (2, 4, 8), strict=True):
+        assert ceiling / 2 <= waited <= ceiling
     assert_each_held_once(lrs, store, ids)
 
 
@@ -181,9 +182,7 @@ def test_a_long_retry_after_ends_the_run_and_is_kept_for_the_next(
     assert clock.slept == []
 
 
-def test_a_sync_killed_mid_request_resumes_without_sending_twice(
-    lrs, proxy, tmp_path
-):
+def test_a_sync_killed_mid_request_resumes_without_sending_twice(lrs, proxy, tmp_path):
     data_dir = tmp_path / "data"
     hub = Hub.open(load_settings(environ={}, DATA_DIR=str(data_dir)))
     learner = hub.state.add_learner(hub.state.add_class("1A")["id"], "Бат", "cow")
@@ -202,8 +201,13 @@ def test_a_sync_killed_mid_request_resumes_without_sending_twice(
     proxy.fail_next("stall_after_forward", 60)
 
     command = [sys.executable, "-m", "hub", "--data-dir", str(data_dir), "sync"]
-    running = subprocess.Popen(command, env=_env(env), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    running = subprocess.Popen(
+        command,
+        env=_env(env),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while len(proxy.exchanges) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -212,8 +216,9 @@ def test_a_sync_killed_mid_request_resumes_without_sending_twice(
     running.wait(10)
     held_before = lrs.copies_held(ids)
 
-    finished = subprocess.run(command, env=_env(env), cwd=ROOT, capture_output=True,
-                              text=True, timeout=60)
+    finished = subprocess.run(
+        command, env=_env(env), cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
     assert sum(held_before.values()) == 1 + 4 + 4
     assert finished.returncode == 0, finished.stderr
@@ -222,3 +227,21 @@ def test_a_sync_killed_mid_request_resumes_without_sending_twice(
         assert_each_held_once(lrs, hub.results, ids)
     finally:
         hub.close()
+
+
+def test_the_bandwidth_cap_paces_statements_going_up(
+    lrs, proxy, store, state, learner, clock, tmp_path
+):
+    ids = store_results(store, learner["id"], 6)
+    rate = 2000
+    settings = settings_for(proxy, lrs, tmp_path, SYNC_MAX_BYTES_PER_S=rate)
+    started = clock.monotonic()
+
+    report = push(store, state, settings, clock)
+
+    assert report.ok, report.problem
+    taken = clock.monotonic() - started
+    wire = proxy.bytes_from_client + proxy.bytes_to_client
+    # Bodies are paced, heads are not: the time lies between the two.
+    assert 0.7 * wire / rate <= taken <= wire / rate
+    assert_each_held_once(lrs, store, ids)

@@ -63,9 +63,7 @@ def test_a_malformed_window_is_named_with_an_example(text):
 
 def test_hubs_spread_their_turns_over_the_window_and_keep_them_all_day():
     opened = at(1, 0)
-    turns = [
-        turn_in_window(f"hub-{n}", opened, WINDOWS[0], 1800) for n in range(2000)
-    ]
+    turns = [turn_in_window(f"hub-{n}", opened, WINDOWS[0], 1800) for n in range(2000)]
     minutes = collections.Counter(turn.replace(second=0) for turn in turns)
 
     assert all(opened <= turn <= opened + timedelta(seconds=1800) for turn in turns)
@@ -82,8 +80,7 @@ def test_a_scheduled_sync_is_due_only_in_a_window_after_this_hubs_turn():
     turn = turn_in_window("hub-a", at(12, 30), WINDOWS[1], 1800)
 
     def judge(moment, **facts):
-        defaults = dict(not_before=None, last_success=None, pending=5,
-                        budget_left=None)
+        defaults = dict(not_before=None, last_success=None, pending=5, budget_left=None)
         return decide(moment, WINDOWS, "hub-a", 1800, **(defaults | facts))
 
     outside = judge(at(10, 0))

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -94,7 +95,7 @@ def test_a_nearly_full_disk_and_old_unsent_results_are_warned_about(worried_hub)
 
 def test_an_untrusted_clock_is_warned_about(hub_data, monkeypatch):
     # The clock of a child process cannot be turned back without root, so
-    # this one test runs the app in-process with the clock check replaced.
+    # this one test runs the app in-process with the clock's reading replaced.
     settings = load_settings(environ={}, DATA_DIR=str(hub_data))
     app = create_app(settings)
     TeacherAccounts(app.config["HUB"].state).add_teacher(TEACHER_NAME, TEACHER_PASSWORD)
@@ -106,12 +107,20 @@ def test_an_untrusted_clock_is_warned_about(hub_data, monkeypatch):
         "/teacher/sign-in",
         data={"csrf_token": token, "name": TEACHER_NAME, "password": TEACHER_PASSWORD},
     )
-    monkeypatch.setattr(clock, "clock_is_trusted", lambda moment=None: False)
+    watch = app.config["HUB"].results.clock
+    wrong = clock.Reading(
+        datetime(1970, 1, 1, 8, tzinfo=UTC),
+        "boot",
+        5000,
+        False,
+        "it shows a time before this version of the hub was made",
+    )
+    monkeypatch.setattr(watch, "reading", lambda: wrong)
 
     page = client.get("/teacher/").text
 
     app.config["HUB"].close()
-    assert "Хабын цаг буруу байна" in page
+    assert "Хабын цаг буруу байна: 1970.01.01" in page
 
 
 def test_sync_now_without_a_national_server_says_so(teacher):

@@ -119,7 +119,7 @@ def check_view(result, open_window) -> dict:
     return {
         "id": result.check.id,
         "title": pack_text(result.check.title),
-        "items": len(result.check.items),
+        "item_count": len(result.check.items),
         "children": children,
         "figures": figures(result),
         "chart": distribution(baseline, endline, len(result.check.items)),
@@ -198,7 +198,7 @@ def _children_table(context) -> Table:
                 "name": child["name"], "check": check["title"],
                 "version": chosen.pack_version, "baseline": child["baseline_raw"],
                 "endline": child["endline_raw"], "growth": child["growth_value"],
-                "items": check["items"],
+                "items": check["item_count"],
             })
     return table
 

@@ -76,7 +76,7 @@ class Score:
 
     def measures(self) -> dict:
         """The figures a report compares, by name (None where undefined)."""
-        found = {"raw_score": float(self.raw_score)}
+        found = {"raw_score": self.raw_score}
         if self.check.type == ATTENTION:
             found.update(
                 hit_rate=self.hit_rate,

@@ -5,8 +5,9 @@ This package owns the blueprint and the rules every teacher page follows:
 a signed-in teacher (``auth``), a CSRF token on every form, the chosen
 language, headers that keep pages out of caches and scripts out of pages,
 and the CSV form of any table (``tables``). The areas are split by what a
-teacher does: ``classes`` and ``assignments``, ``progress``, ``glance``
-(the hub at a glance) and ``guides``.
+teacher does: ``classes`` (with ``class_list`` reading CSV class lists) and
+``assignments``, ``progress`` (with ``charts``), ``glance`` (the hub at a
+glance) and ``guides``; ``auth`` signs teachers in.
 
 ``TeacherPages`` holds what lives for the server's lifetime (accounts,
 sign-in guard, tablets seen, the sync button's runner); its parts lock

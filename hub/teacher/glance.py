@@ -140,15 +140,19 @@ def _tablet_urls() -> list[str]:
 
 
 def _warnings(backlog, free: int) -> list[str]:
-    settings = the_hub().settings
+    hub = the_hub()
+    settings = hub.settings
+    # Judged as results are judged: against the build, the national
+    # server's time learnt at sync, and jumps since the hub started.
+    reading = hub.results.clock.reading()
     found = []
-    if not clock.clock_is_trusted():
+    if not reading.trusted:
         found.append(
             _(
                 "The hub's clock is wrong: it shows {time}. Results are still kept "
                 "safely, but their times cannot be trusted. Connect the hub to the "
                 "internet, or ask a technician to set the clock.",
-                time=g.i18n.format_datetime(clock.now()),
+                time=g.i18n.format_datetime(reading.wall.astimezone()),
             )
         )
     if free < settings.TEACHER_WARN_FREE_BYTES:
@@ -159,8 +163,8 @@ def _warnings(backlog, free: int) -> list[str]:
                 free=size_text(free),
             )
         )
-    if backlog.oldest_received_at and clock.clock_is_trusted():
-        waited = clock.now() - datetime.fromisoformat(backlog.oldest_received_at)
+    if backlog.oldest_received_at and reading.trusted:
+        waited = reading.wall - datetime.fromisoformat(backlog.oldest_received_at)
         limit = timedelta(seconds=settings.TEACHER_WARN_SYNC_WAIT_S)
         if waited > limit:
             found.append(

@@ -81,7 +81,8 @@ class FaultProxy:
         port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{port}{self.upstream_path}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
             daemon=True,
         )
         self._thread.start()
@@ -140,8 +141,10 @@ class FaultProxy:
                 method, path = head.split(b" ", 2)[:2]
                 fault = self._take_fault(path.decode("latin-1"))
                 exchange = Exchange(
-                    method.decode(), path.decode("latin-1"),
-                    fault.kind if fault else None, len(head) + len(body),
+                    method.decode(),
+                    path.decode("latin-1"),
+                    fault.kind if fault else None,
+                    len(head) + len(body),
                 )
                 with self._lock:
                     self.exchanges.append(exchange)
@@ -228,7 +231,8 @@ def _read_message(reader, is_request: bool):
 
 def _with_close(head: bytes) -> bytes:
     lines = [
-        line for line in head.split(b"\r\n")
+        line
+        for line in head.split(b"\r\n")
         if not line.lower().startswith(b"connection:")
     ]
     return b"\r\n".join(lines[:-2] + [b"Connection: close", b"", b""])

@@ -283,9 +283,12 @@
         cover.appendChild(CH.dom.icon('star'));
       });
     });
-    showScreen('lessons', t('pickLesson'), [grid], function () {
-      drawLessons(lessons);
-    });
+    // While the teacher has a check window open, the class's checks come
+    // first (assessment.js); the row stays empty otherwise.
+    var checks = CH.assessment ?
+      CH.assessment.strip(current.classId, current.learner) : null;
+    showScreen('lessons', t('pickLesson'), [checks, grid].filter(Boolean),
+      function () { drawLessons(lessons); });
   }
 
   function recordAnswer(entry, activity, answer) {
@@ -396,6 +399,19 @@
     });
     CH.results.onChange(CH.bar.drawPending);
     CH.results.start();
+
+    // What assessment.js borrows: the screens, and a run of its own that
+    // leaving (the bar's buttons) stops like a lesson's.
+    CH.app = {
+      showScreen: showScreen,
+      showLoading: showLoading,
+      showMessage: showMessage,
+      showLessons: showLessons,
+      startRun: function (run) {
+        stopLesson();
+        current.run = run;
+      }
+    };
 
     // For the teacher's tools and the browser tests; no part of the UI.
     window.classroomHub = {
