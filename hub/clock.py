@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,7 @@ def clock_is_trusted(moment: datetime | None = None) -> bool:
 # What the watch reads about the machine; tests replace it with a clock they
 # drive, so that no test waits for real time to pass.
 BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
+BOOT_ID_VARIABLE = "HUB_BOOT_ID"
 # systemd-timesyncd leaves this file once a time server has set the clock.
 TIME_SERVER_FILE = Path("/run/systemd/timesync/synchronized")
 DEFAULT_MAX_SKEW_S = 300
@@ -79,10 +81,7 @@ class SystemClock:
 
     def boot_id(self) -> str:
         if self._boot_id is None:
-            try:
-                self._boot_id = BOOT_ID_FILE.read_text(encoding="ascii").strip()
-            except OSError:
-                self._boot_id = "unknown"
+            self._boot_id = _boot_id()
         return self._boot_id
 
     def time_server_set(self) -> bool:
@@ -267,6 +266,25 @@ class ClockWatch:
             return json.loads(self.path.read_text(encoding="utf-8"))["boots"]
         except (OSError, ValueError, KeyError, TypeError):
             return {}
+
+
+# XXX systemd/*.service set ProcSubset=pid and pass no HUB_BOOT_ID yet, so
+# under systemd each process uses an id of its own (asked of their owner).
+def _boot_id() -> str:
+    """This boot's id: from /proc, or from systemd (``HUB_BOOT_ID=%b``).
+
+    A unit with ProcSubset=pid hides /proc/sys. Without either, an id of
+    this process alone: its results are then never re-dated, rather than
+    re-dated with another boot's time.
+    """
+    try:
+        return BOOT_ID_FILE.read_text(encoding="ascii").strip()
+    except OSError:
+        pass
+    given = os.environ.get(BOOT_ID_VARIABLE, "").strip()
+    if given:
+        return given
+    return f"process-{uuid.uuid4()}"
 
 
 def span_text(seconds: float) -> str:

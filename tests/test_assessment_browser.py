@@ -30,15 +30,16 @@ from tests.support.hub import run_cli
 from tests.support.teacher import teacher_fixture, teacher_hub_fixture  # noqa: F401
 
 PACK_ID = "short-checks"
-CHECKS = ["receptive-mn", "receptive-en", "expressive-mn", "expressive-en",
-          "attention"]
+CHECKS = ["receptive-mn", "receptive-en", "expressive-mn", "expressive-en", "attention"]
 SCHOOL = "TEST-E2E-7"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not browsers_available()["chromium"],
-                       reason="needs chromium and chromium-driver"),
+    pytest.mark.skipif(
+        not browsers_available()["chromium"],
+        reason="needs chromium and chromium-driver",
+    ),
 ]
 
 
@@ -115,25 +116,42 @@ def test_a_term_of_checks_from_baseline_to_growth_and_the_lrs(
     # Every answer reaches the LRS once, in the assessment shape.
     stored = [r for r in hub.stored_results() if r["learner_id"] == child["id"]]
     assert len(stored) == len({r["id"] for r in stored}) > 40
-    env = {"CLASSROOM_HUB_LRS_URL": lrs.url,
-           "CLASSROOM_HUB_LRS_USERNAME": lrs.username,
-           "CLASSROOM_HUB_LRS_PASSWORD": lrs.password,
-           "CLASSROOM_HUB_SCHOOL_ID": SCHOOL}
+    env = {
+        "CLASSROOM_HUB_LRS_URL": lrs.url,
+        "CLASSROOM_HUB_LRS_USERNAME": lrs.username,
+        "CLASSROOM_HUB_LRS_PASSWORD": lrs.password,
+        "CLASSROOM_HUB_SCHOOL_ID": SCHOOL,
+    }
     run_cli(hub.data_dir, "sync", env=env)
     run_cli(hub.data_dir, "sync", env=env)
     held = lrs.statements_by_id()
     assert all(len(held.get(r["id"], [])) == 1 for r in stored)
     mine = [held[r["id"]][0] for r in stored]
     assert {s["context"]["registration"] for s in mine} == {
-        r["attempt_id"] for r in stored}
+        r["attempt_id"] for r in stored
+    }
 
     out = tmp_path / "growth.csv"
-    run_cli(hub.data_dir, "outcomes-report", "--lrs", lrs.url, "--user",
-            lrs.username, "--password", lrs.password, "--packs", str(pack),
-            "--out", str(out))
+    run_cli(
+        hub.data_dir,
+        "outcomes-report",
+        "--lrs",
+        lrs.url,
+        "--user",
+        lrs.username,
+        "--password",
+        lrs.password,
+        "--packs",
+        str(pack),
+        "--out",
+        str(out),
+    )
     with out.open(encoding="utf-8") as lines:
-        rows = {(row["check"], row["measure"]): row for row in csv.DictReader(lines)
-                if row["school"] == SCHOOL}
+        rows = {
+            (row["check"], row["measure"]): row
+            for row in csv.DictReader(lines)
+            if row["school"] == SCHOOL
+        }
     assert rows[("receptive-mn", "raw_score")]["growth_mean"] == "4.0"
     assert rows[("attention", "false_alarm_rate")]["growth_mean"] == "-1.0"
     assert rows[("attention", "raw_score")]["growth_n"] == "1"

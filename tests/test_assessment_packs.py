@@ -57,7 +57,9 @@ def test_an_assessment_pack_installs_and_keeps_its_kind(tmp_path):
 
     assert pack.kind == "assessment"
     assert [c.id for c in checks_of(pack.manifest)] == [
-        "receptive-en", "expressive-mn", "attention",
+        "receptive-en",
+        "expressive-mn",
+        "attention",
     ]
 
 
@@ -77,16 +79,22 @@ def test_an_unknown_check_type_asks_for_a_newer_hub():
     assert "update the hub" in error.message
 
 
-@pytest.mark.parametrize("field, value, named", [
-    ("stimulus", "video", "checks[0].stimulus"),
-    ("language", "fr", "checks[0].language"),
-    ("scoring", {"rule": "count_correct"}, "checks[0].scoring.stop_after_misses"),
-    ("scoring", {"rule": "irt", "stop_after_misses": 4}, "checks[0].scoring.rule"),
-    ("scoring", {"rule": "count_correct", "stop_after_misses": 0},
-     "checks[0].scoring.stop_after_misses"),
-    ("items", [], "checks[0].items"),
-    ("practice", [], "checks[0].practice"),
-])
+@pytest.mark.parametrize(
+    "field, value, named",
+    [
+        ("stimulus", "video", "checks[0].stimulus"),
+        ("language", "fr", "checks[0].language"),
+        ("scoring", {"rule": "count_correct"}, "checks[0].scoring.stop_after_misses"),
+        ("scoring", {"rule": "irt", "stop_after_misses": 4}, "checks[0].scoring.rule"),
+        (
+            "scoring",
+            {"rule": "count_correct", "stop_after_misses": 0},
+            "checks[0].scoring.stop_after_misses",
+        ),
+        ("items", [], "checks[0].items"),
+        ("practice", [], "checks[0].practice"),
+    ],
+)
 def test_a_receptive_check_with_a_wrong_field_is_refused_naming_it(field, value, named):
     changed = manifest()
     changed["checks"][0][field] = value
@@ -145,17 +153,22 @@ def test_an_expressive_item_with_choices_is_refused_as_unknown_field():
     assert refusal(changed).field == "checks[1].items[0].choices"
 
 
-@pytest.mark.parametrize("change, named", [
-    ({"go_word": "dog"}, "checks[2].go_word"),
-    ({"words": ["horse"]}, "checks[2].words"),
-    ({"trials": ["horse"] * 8}, "checks[2].trials"),
-    ({"trials": ["horse", "cow", "horse"]}, "checks[2].trials"),
-    ({"trials": ["horse", "cow", "dog", "horse"]}, "checks[2].trials[2]"),
-    ({"stimulus_ms": 100}, "checks[2].stimulus_ms"),
-    ({"gap_ms": 9000}, "checks[2].gap_ms"),
-    ({"scoring": {"rule": "signal_detection", "min_reaction_ms": -1}},
-     "checks[2].scoring.min_reaction_ms"),
-])
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"go_word": "dog"}, "checks[2].go_word"),
+        ({"words": ["horse"]}, "checks[2].words"),
+        ({"trials": ["horse"] * 8}, "checks[2].trials"),
+        ({"trials": ["horse", "cow", "horse"]}, "checks[2].trials"),
+        ({"trials": ["horse", "cow", "dog", "horse"]}, "checks[2].trials[2]"),
+        ({"stimulus_ms": 100}, "checks[2].stimulus_ms"),
+        ({"gap_ms": 9000}, "checks[2].gap_ms"),
+        (
+            {"scoring": {"rule": "signal_detection", "min_reaction_ms": -1}},
+            "checks[2].scoring.min_reaction_ms",
+        ),
+    ],
+)
 def test_an_attention_check_with_a_wrong_field_is_refused_naming_it(change, named):
     changed = manifest()
     changed["checks"][2].update(change)

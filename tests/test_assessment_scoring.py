@@ -32,9 +32,7 @@ RECEPTIVE, EXPRESSIVE, ATTENTION = checks_of(MANIFEST)
 def receptive(*responses, practice=("horse",)) -> list[Answer]:
     """Answers to receptive-en items in order; None leaves an item out."""
     answers = [Answer("horse", r, practice=True, order=0) for r in practice]
-    for order, (item, response) in enumerate(
-        zip(RECEPTIVE.items, responses), start=1
-    ):
+    for order, (item, response) in enumerate(zip(RECEPTIVE.items, responses), start=1):
         if response is not None:
             answers.append(Answer(item, response, 900, order=order))
     return answers

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -33,19 +33,30 @@ class Settings:
 
 
 def record(learner_id, attempt_id, phase, check, item, response, **changes):
-    kind = {"receptive-en": "receptive_vocabulary",
-            "expressive-mn": "expressive_vocabulary",
-            "attention": "attention_go_no_go"}[check]
+    kind = {
+        "receptive-en": "receptive_vocabulary",
+        "expressive-mn": "expressive_vocabulary",
+        "attention": "attention_go_no_go",
+    }[check]
     made = {
-        "id": str(uuid.uuid4()), "learner_id": learner_id, "pack_id": PACK_ID,
-        "pack_version": "1.0.0", "lesson_id": check, "activity_id": check,
-        "activity_type": kind, "language": {"receptive-en": "en",
-                                            "expressive-mn": "mn"}.get(check),
-        "item": item, "response": response, "correct": None,
+        "id": str(uuid.uuid4()),
+        "learner_id": learner_id,
+        "pack_id": PACK_ID,
+        "pack_version": "1.0.0",
+        "lesson_id": check,
+        "activity_id": check,
+        "activity_type": kind,
+        "language": {"receptive-en": "en", "expressive-mn": "mn"}.get(check),
+        "item": item,
+        "response": response,
+        "correct": None,
         "reaction_ms": 640 if response != "no_tap" else None,
-        "answered_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-        "tablet_seq": 1, "attempt_id": attempt_id,
-        "window_id": f"{phase}-{ROUND}", "practice": False, "repeat": False,
+        "answered_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "tablet_seq": 1,
+        "attempt_id": attempt_id,
+        "window_id": f"{phase}-{ROUND}",
+        "practice": False,
+        "repeat": False,
     }
     made.update(changes)
     return made
@@ -56,8 +67,10 @@ def hub(tmp_path):
     """A hub opened on a temporary folder, with two learners."""
     opened = Hub.open(load_settings(environ={}, DATA_DIR=str(tmp_path / "data")))
     group = opened.state.add_class("1A")
-    opened.learners = [opened.state.add_learner(group["id"], name, "horse")["id"]
-                       for name in ("Болд", "Сарнай")]
+    opened.learners = [
+        opened.state.add_learner(group["id"], name, "horse")["id"]
+        for name in ("Болд", "Сарнай")
+    ]
     yield opened
     opened.close()
 
@@ -70,9 +83,10 @@ def stored_statements(hub, records, settings=Settings):
 
 def test_an_assessment_answer_becomes_a_valid_statement_of_its_own_shape(hub):
     attempt = str(uuid.uuid4())
-    [statement] = stored_statements(hub, [
-        record(hub.learners[0], attempt, "baseline", "receptive-en", "cow", "camel")
-    ])
+    [statement] = stored_statements(
+        hub,
+        [record(hub.learners[0], attempt, "baseline", "receptive-en", "cow", "camel")],
+    )
 
     assert validate_statement(statement) == []
     context = statement["context"]
@@ -80,11 +94,16 @@ def test_an_assessment_answer_becomes_a_valid_statement_of_its_own_shape(hub):
     assert statement["verb"]["id"] == "http://adlnet.gov/expapi/verbs/answered"
     assert statement["object"]["id"] == f"{BASE}/{PACK_ID}/receptive-en/cow"
     assert statement["object"]["definition"]["correctResponsesPattern"] == ["cow"]
-    assert context["contextActivities"]["parent"] == [{
-        "objectType": "Activity", "id": f"{BASE}/{PACK_ID}/receptive-en",
-        "definition": {"type": "http://adlnet.gov/expapi/activities/assessment"}}]
+    assert context["contextActivities"]["parent"] == [
+        {
+            "objectType": "Activity",
+            "id": f"{BASE}/{PACK_ID}/receptive-en",
+            "definition": {"type": "http://adlnet.gov/expapi/activities/assessment"},
+        }
+    ]
     assert context["contextActivities"]["category"][0]["id"] == (
-        BASE + "/_categories/outcome-check")
+        BASE + "/_categories/outcome-check"
+    )
     facts = context["extensions"]
     assert facts[EXT + "assessment-version"] == "1.0.0"
     assert facts[EXT + "window-id"] == f"baseline-{ROUND}"
@@ -97,8 +116,18 @@ def test_an_assessment_answer_becomes_a_valid_statement_of_its_own_shape(hub):
 
 
 def test_the_statement_names_no_child_and_is_the_same_when_made_again(hub):
-    records = [record(hub.learners[0], str(uuid.uuid4()), "endline", "attention",
-                      "3-cow", "tap", practice=True, repeat=True)]
+    records = [
+        record(
+            hub.learners[0],
+            str(uuid.uuid4()),
+            "endline",
+            "attention",
+            "3-cow",
+            "tap",
+            practice=True,
+            repeat=True,
+        )
+    ]
     first = stored_statements(hub, records)
     again = [statement_for(r, HUB_ID, Settings) for r in hub.results.all()]
 
@@ -111,19 +140,38 @@ def test_the_school_id_travels_when_it_is_set(hub):
     class School(Settings):
         SCHOOL_ID = "UB-0042"
 
-    [statement] = stored_statements(hub, [
-        record(hub.learners[0], str(uuid.uuid4()), "baseline", "expressive-mn",
-               "horse", "named")], School)
+    [statement] = stored_statements(
+        hub,
+        [
+            record(
+                hub.learners[0],
+                str(uuid.uuid4()),
+                "baseline",
+                "expressive-mn",
+                "horse",
+                "named",
+            )
+        ],
+        School,
+    )
 
     assert statement["context"]["extensions"][EXT + "school-id"] == "UB-0042"
 
 
 def test_a_practice_lesson_answer_keeps_its_old_shape(hub):
-    lesson = {k: v for k, v in record(hub.learners[0], None, "baseline",
-                                      "receptive-en", "cow", "cow").items()
-              if k not in ("attempt_id", "window_id", "practice", "repeat")}
-    lesson.update(activity_type="listen_choose", pack_id="vocab-early-mn-en",
-                  lesson_id="herd-animals", activity_id="herd-animals-listen-en")
+    lesson = {
+        k: v
+        for k, v in record(
+            hub.learners[0], None, "baseline", "receptive-en", "cow", "cow"
+        ).items()
+        if k not in ("attempt_id", "window_id", "practice", "repeat")
+    }
+    lesson.update(
+        activity_type="listen_choose",
+        pack_id="vocab-early-mn-en",
+        lesson_id="herd-animals",
+        activity_id="herd-animals-listen-en",
+    )
     [statement] = stored_statements(hub, [lesson])
 
     assert "registration" not in statement["context"]
@@ -135,17 +183,32 @@ def baseline_and_endline(hub) -> list[dict]:
     Bold's receptive baseline stops at 0 after two misses; no endline."""
     bold, sarnai = hub.learners
     made = []
-    for learner, before in ((bold, ["named", "not_named", "not_named"]),
-                            (sarnai, ["named", "named", "not_named"])):
+    for learner, before in (
+        (bold, ["named", "not_named", "not_named"]),
+        (sarnai, ["named", "named", "not_named"]),
+    ):
         for phase, responses in (("baseline", before), ("endline", ["named"] * 3)):
             attempt = str(uuid.uuid4())
-            made.append(record(learner, attempt, phase, "expressive-mn", "dog",
-                               "named", practice=True))
-            made += [record(learner, attempt, phase, "expressive-mn", item, response)
-                     for item, response in zip(("horse", "cow", "camel"), responses)]
+            made.append(
+                record(
+                    learner,
+                    attempt,
+                    phase,
+                    "expressive-mn",
+                    "dog",
+                    "named",
+                    practice=True,
+                )
+            )
+            made += [
+                record(learner, attempt, phase, "expressive-mn", item, response)
+                for item, response in zip(("horse", "cow", "camel"), responses)
+            ]
     attempt = str(uuid.uuid4())
-    made += [record(bold, attempt, "baseline", "receptive-en", item, "goat")
-             for item in ("cow", "camel")]
+    made += [
+        record(bold, attempt, "baseline", "receptive-en", item, "goat")
+        for item in ("cow", "camel")
+    ]
     return made
 
 
@@ -185,16 +248,16 @@ def test_statements_of_practice_lessons_are_not_read_as_checks():
 
 
 @pytest.mark.slow
-def test_synced_answers_come_back_from_the_lrs_as_growth_per_school(
-    hub, lrs, tmp_path
-):
+def test_synced_answers_come_back_from_the_lrs_as_growth_per_school(hub, lrs, tmp_path):
     stored_statements(hub, baseline_and_endline(hub))
     hub.close()
     data_dir = str(hub.data_dir)
-    lrs_env = {"CLASSROOM_HUB_LRS_URL": lrs.url,
-               "CLASSROOM_HUB_LRS_USERNAME": lrs.username,
-               "CLASSROOM_HUB_LRS_PASSWORD": lrs.password,
-               "CLASSROOM_HUB_SCHOOL_ID": "UB-0042"}
+    lrs_env = {
+        "CLASSROOM_HUB_LRS_URL": lrs.url,
+        "CLASSROOM_HUB_LRS_USERNAME": lrs.username,
+        "CLASSROOM_HUB_LRS_PASSWORD": lrs.password,
+        "CLASSROOM_HUB_SCHOOL_ID": "UB-0042",
+    }
     run_cli(hub.data_dir, "sync", env=lrs_env)
     pack = tmp_path / "pack"
     from tests.support.assessment_packs import make_assessment_pack
@@ -202,9 +265,20 @@ def test_synced_answers_come_back_from_the_lrs_as_growth_per_school(
     make_assessment_pack(pack)
     out = tmp_path / "growth.csv"
 
-    done = run_cli(data_dir, "outcomes-report", "--lrs", lrs.url, "--user",
-                   lrs.username, "--password", lrs.password, "--packs", str(pack),
-                   "--out", str(out))
+    done = run_cli(
+        data_dir,
+        "outcomes-report",
+        "--lrs",
+        lrs.url,
+        "--user",
+        lrs.username,
+        "--password",
+        lrs.password,
+        "--packs",
+        str(pack),
+        "--out",
+        str(out),
+    )
 
     assert "rows from" in done.stdout
     with out.open(encoding="utf-8") as lines:

@@ -47,13 +47,26 @@ def take(hub, window_id, learner, check, responses, practice=("horse",)):
     """Start (or resume) an attempt and post the answers; returns it."""
     attempt = start(hub, window_id, learner["id"], check["id"]).json()
     named = check["type"] == "expressive_vocabulary"
-    records = [answer_record(attempt, learner["id"], PACK, check, word,
-                             "named" if named else word, practice=True)
-               for word in practice]
-    items = {"receptive-en": ["cow", "camel", "sheep", "goat"],
-             "expressive-mn": ["horse", "cow", "camel"]}[check["id"]]
-    records += [answer_record(attempt, learner["id"], PACK, check, item, response)
-                for item, response in zip(items, responses)]
+    records = [
+        answer_record(
+            attempt,
+            learner["id"],
+            PACK,
+            check,
+            word,
+            "named" if named else word,
+            practice=True,
+        )
+        for word in practice
+    ]
+    items = {
+        "receptive-en": ["cow", "camel", "sheep", "goat"],
+        "expressive-mn": ["horse", "cow", "camel"],
+    }[check["id"]]
+    records += [
+        answer_record(attempt, learner["id"], PACK, check, item, response)
+        for item, response in zip(items, responses)
+    ]
     post_answers(hub, records)
     return attempt
 
@@ -78,7 +91,9 @@ def test_an_open_window_offers_the_packs_checks_to_each_child(school):
     assert found["window"]["pack_id"] == PACK_ID
     assert found["window"]["manifest_url"] == f"/packs/{PACK_ID}/1.0.0/pack.json"
     assert [(c["id"], c["state"]) for c in found["checks"]] == [
-        ("receptive-en", "new"), ("expressive-mn", "new"), ("attention", "new"),
+        ("receptive-en", "new"),
+        ("expressive-mn", "new"),
+        ("attention", "new"),
     ]
 
 
@@ -123,14 +138,17 @@ def test_a_finished_check_is_not_offered_again_without_the_teachers_leave(school
     assert allow_repeat(teacher, group["id"], learner["id"], "receptive-en").ok
     state = checks_by_id(offered(teacher.hub, group["id"], learner["id"]))
     assert state["receptive-en"]["state"] == "repeat_allowed"
-    repeat = take(teacher.hub, window_id, learner, check, ["cow", "camel", "sheep",
-                                                           "goat"])
+    repeat = take(
+        teacher.hub, window_id, learner, check, ["cow", "camel", "sheep", "goat"]
+    )
     assert repeat["repeat"] is True and repeat["attempt_id"] != first["attempt_id"]
 
     # The first attempt is the score; the repeat is shown beside it.
     page = teacher.get(outcomes_path(group["id"])).text
     assert "0/4 (2 удаа дараалан алдсаны дараа зогссон) · давтсан: 4/4" in page
-    assert start(teacher.hub, window_id, learner["id"], "receptive-en").status_code == 409
+    assert (
+        start(teacher.hub, window_id, learner["id"], "receptive-en").status_code == 409
+    )
 
 
 def test_a_closed_window_offers_nothing_and_starts_nothing(school):
@@ -160,18 +178,37 @@ def test_growth_from_baseline_to_endline_shows_on_the_page_and_in_the_csv(school
     bold, sarnai = group["learners"][:2]
     baseline = open_window(teacher, group["id"], "baseline", PACK_ID)
     check = checks_by_id(offered(teacher.hub, group["id"]))["expressive-mn"]
-    take(teacher.hub, baseline, bold, check, ["named", "not_named", "not_named"],
-         practice=["dog"])
-    take(teacher.hub, baseline, sarnai, check, ["named", "named", "not_named"],
-         practice=["dog"])
+    take(
+        teacher.hub,
+        baseline,
+        bold,
+        check,
+        ["named", "not_named", "not_named"],
+        practice=["dog"],
+    )
+    take(
+        teacher.hub,
+        baseline,
+        sarnai,
+        check,
+        ["named", "named", "not_named"],
+        practice=["dog"],
+    )
     close_window(teacher, group["id"], baseline)
 
     endline = open_window(teacher, group["id"], "endline", PACK_ID)
     assert endline == baseline.replace("baseline", "endline")
-    take(teacher.hub, endline, bold, check, ["named", "named", "named"],
-         practice=["dog"])
-    take(teacher.hub, endline, sarnai, check, ["named", "named", "named"],
-         practice=["dog"])
+    take(
+        teacher.hub, endline, bold, check, ["named", "named", "named"], practice=["dog"]
+    )
+    take(
+        teacher.hub,
+        endline,
+        sarnai,
+        check,
+        ["named", "named", "named"],
+        practice=["dog"],
+    )
 
     answer = teacher.export(outcomes_path(group["id"]))
     rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
@@ -179,7 +216,9 @@ def test_growth_from_baseline_to_endline_shows_on_the_page_and_in_the_csv(school
     assert mine[bold["name"]]["Өсөлт"] == "2"
     assert mine[sarnai["name"]]["Өсөлт"] == "1"
     assert (mine[bold["name"]]["Эхний шалгалт"], mine[bold["name"]]["Асуулт"]) == (
-        "1", "3")
+        "1",
+        "3",
+    )
 
     page = teacher.get(outcomes_path(group["id"])).text
     assert '<td class="number growth">+2</td>' in page
@@ -208,19 +247,26 @@ def test_a_second_open_window_and_a_second_endline_are_refused(school):
     teacher, group = school
     page = outcomes_path(group["id"])
     baseline = open_window(teacher, group["id"], "baseline", PACK_ID)
-    again = teacher.post(f"{page}/windows", {"action": "open", "phase": "endline",
-                                             "pack_id": PACK_ID}, page=page)
+    again = teacher.post(
+        f"{page}/windows",
+        {"action": "open", "phase": "endline", "pack_id": PACK_ID},
+        page=page,
+    )
     assert "Эхлээд ангийн нээлттэй шалгалтыг хаана уу." in again.text
 
     close_window(teacher, group["id"], baseline)
     endline = open_window(teacher, group["id"], "endline", PACK_ID)
     close_window(teacher, group["id"], endline)
-    twice = teacher.post(f"{page}/windows", {"action": "open", "phase": "endline",
-                                             "pack_id": PACK_ID}, page=page)
+    twice = teacher.post(
+        f"{page}/windows",
+        {"action": "open", "phase": "endline", "pack_id": PACK_ID},
+        page=page,
+    )
     assert "эцсийн шалгалт аль хэдийн байна" in twice.text
 
-    reopened = teacher.post(f"{page}/windows",
-                            {"action": "reopen", "window_id": endline}, page=page)
+    reopened = teacher.post(
+        f"{page}/windows", {"action": "reopen", "window_id": endline}, page=page
+    )
     assert f'data-window-id="{endline}"' in reopened.text
 
 
@@ -228,16 +274,22 @@ def test_an_assessment_answer_must_name_its_attempt_and_window(school):
     teacher, group = school
     learner = group["learners"][0]
     check = {"id": "attention", "type": "attention_go_no_go"}
-    attempt = {"attempt_id": "3f1c2b9e-8d7a-4c6b-9e5f-0a1b2c3d4e5f",
-               "window_id": "baseline-0a1b2c3d", "repeat": False}
+    attempt = {
+        "attempt_id": "3f1c2b9e-8d7a-4c6b-9e5f-0a1b2c3d4e5f",
+        "window_id": "baseline-0a1b2c3d",
+        "repeat": False,
+    }
     good = answer_record(attempt, learner["id"], PACK, check, "1-horse", "tap")
 
-    cases = [({"attempt_id": None}, "attempt_id"),
-             ({"window_id": "lesson-1"}, "window_id"),
-             ({"practice": "no"}, "practice"),
-             ({"activity_type": "listen_choose"}, "attempt_id")]
+    cases = [
+        ({"attempt_id": None}, "attempt_id"),
+        ({"window_id": "lesson-1"}, "window_id"),
+        ({"practice": "no"}, "practice"),
+        ({"activity_type": "listen_choose"}, "attempt_id"),
+    ]
     for change, field in cases:
-        answer = teacher.hub.post("/api/v1/results", json={
-            "results": [{**good, **change}]})
+        answer = teacher.hub.post(
+            "/api/v1/results", json={"results": [{**good, **change}]}
+        )
         [rejected] = answer.json()["rejected"]
         assert rejected["field"] == field, (change, rejected)

@@ -19,7 +19,7 @@ BENCH = ROOT / "bench" / "classroom"
 
 def run_load(*args: str) -> dict:
     done = subprocess.run([sys.executable, str(BENCH), *args], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
+                          text=True, timeout=120, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

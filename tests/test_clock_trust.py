@@ -215,3 +215,17 @@ def test_an_old_results_database_gains_the_new_columns_at_open(tmp_path, watch):
 
     assert [tuple(row) for row in rows][0] == (None, None)
     assert rows[1]["boot_id"] is not None and rows[1]["boot_ms"] > 0
+
+
+def test_the_boot_id_comes_from_systemd_when_proc_sys_is_hidden(tmp_path, monkeypatch):
+    from hub import clock
+
+    monkeypatch.setattr(clock, "BOOT_ID_FILE", tmp_path / "hidden")
+    monkeypatch.setenv("HUB_BOOT_ID", "0f3c7d2e9b8a4c6d8e1f2a3b4c5d6e7f")
+    from_systemd = clock.SystemClock().boot_id()
+    monkeypatch.delenv("HUB_BOOT_ID")
+    alone = clock.SystemClock().boot_id()
+
+    assert from_systemd == "0f3c7d2e9b8a4c6d8e1f2a3b4c5d6e7f"
+    # Never another boot's: results of this process are then not re-dated.
+    assert alone.startswith("process-") and alone != clock.SystemClock().boot_id()

@@ -125,8 +125,7 @@ def pull(library, settings, clock, meter=None, state=None, ledger=None):
 
 
 def zip_bytes_sent(proxy) -> int:
-    with proxy._lock:  # noqa: SLF001
-        return sum(e.answer_bytes for e in proxy.exchanges if e.path.endswith(".zip"))
+    return proxy.bytes_answered(".zip")
 
 
 def test_a_download_cut_at_40_percent_resumes_and_fetches_only_the_rest(

@@ -15,7 +15,7 @@ import resource
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .client import Connection, Recorder
 
@@ -104,7 +104,7 @@ def _record(learner: str, lesson: dict, activity: dict, seq: int) -> dict:
         "response": words[(seq + 1) % len(words)],
         "correct": False,
         "reaction_ms": 1000 + seq % 3000,
-        "answered_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "answered_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "tablet_seq": seq + 1,
     }
 

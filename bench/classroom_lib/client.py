@@ -62,7 +62,7 @@ class Recorder:
         if len(self.error_samples) < 5:
             self.error_samples.append(f"{name}: {what}")
 
-    def merge(self, other: "Recorder") -> None:
+    def merge(self, other: Recorder) -> None:
         for name, values in other.latencies.items():
             self.latencies.setdefault(name, []).extend(values)
         for name, count in other.errors.items():

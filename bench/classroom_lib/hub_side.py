@@ -50,7 +50,7 @@ def template(cache: Path, results: int, video_mb: int) -> Path:
     """The prepared data folder, built now unless a matching one is kept."""
     folder = cache / f"hub-{results}"
     wanted = {"results": results, "video_mb": video_mb, "learners": LEARNERS,
-              "format": 1}
+              "format": 1, "packs": _bundled_digest()}
     stamp = folder / STAMP
     if stamp.exists() and json.loads(stamp.read_text()) == wanted:
         return folder / "data"
@@ -71,6 +71,15 @@ def template(cache: Path, results: int, video_mb: int) -> Path:
     server.stop()
     stamp.write_text(json.dumps(wanted))
     return data_dir
+
+
+def _bundled_digest() -> str:
+    """Changes when a bundled pack does, so that the template is rebuilt."""
+    digest = hashlib.sha256()
+    for manifest in sorted(BUNDLED.glob("*/pack.json")):
+        digest.update(manifest.parent.name.encode())
+        digest.update(manifest.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _video_pack(folder: Path, video_mb: int) -> Path:
@@ -177,14 +186,13 @@ class HubServer:
 
     def launch(self) -> float:
         """Start the process; return the wall-clock time it was started."""
-        log = open(self.log_path, "ab")
-        launched = time.time()
-        self.process = subprocess.Popen(self.command(), cwd=ROOT, stdout=log,
-                                        stderr=log, env={**hub_env(), **self.env})
-        log.close()
+        with open(self.log_path, "ab") as log:
+            launched = time.time()
+            self.process = subprocess.Popen(self.command(), cwd=ROOT, stdout=log,
+                                            stderr=log, env={**hub_env(), **self.env})
         return launched
 
-    def start(self, timeout: float = 60) -> "HubServer":
+    def start(self, timeout: float = 60) -> HubServer:
         self.launch()
         wait_for_answer(f"{self.url}/api/v1/info", timeout, self.process)
         return self

@@ -34,7 +34,8 @@ def in_namespace(argv: list[str]) -> list[str]:
 
 def make_namespace() -> None:
     """A namespace with only ``lo``, up; made again if it is left over."""
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                            check=True)
     if NAMESPACE not in listed.stdout.split():
         subprocess.run(["ip", "netns", "add", NAMESPACE], check=True)
     subprocess.run(in_namespace(["ip", "link", "set", "lo", "up"]), check=True)
@@ -46,7 +47,7 @@ def make_namespace() -> None:
 
 
 def remove_namespace() -> None:
-    subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True)
+    subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True, check=False)
 
 
 class Kolibri:
@@ -109,11 +110,10 @@ class Kolibri:
 
     def launch(self, limits=None) -> float:
         make_namespace()
-        log = open(self.log_path, "ab")
-        launched = time.time()
-        self.process = subprocess.Popen(self.command(limits), stdout=log,
-                                        stderr=log, cwd=self.base)
-        log.close()
+        with open(self.log_path, "ab") as log:
+            launched = time.time()
+            self.process = subprocess.Popen(self.command(limits), stdout=log,
+                                            stderr=log, cwd=self.base)
         return launched
 
     @property

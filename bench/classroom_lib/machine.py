@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 CGROUP = Path("/sys/fs/cgroup")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -34,7 +35,7 @@ def describe_machine(data_dir: Path) -> dict:
     meminfo = Path("/proc/meminfo").read_text().split()
     mem_kb = int(meminfo[meminfo.index("MemTotal:") + 1])
     disk = subprocess.run(["df", "-h", "--output=source,fstype,size",
-                           str(data_dir)], capture_output=True, text=True)
+                           str(data_dir)], capture_output=True, text=True, check=False)
     return {
         "nproc": os.cpu_count(),
         "cpu_model": model,
@@ -203,7 +204,7 @@ class ProcessWatch:
         self.peak_rss = 0
         self.first = None
 
-    def __enter__(self) -> "ProcessWatch":
+    def __enter__(self) -> Self:
         self.first = sample(self.pid)
         self.started = time.monotonic()
         self.peak_rss = self.first["rss_bytes"]

@@ -57,7 +57,7 @@ class Nginx:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, limits=None) -> "Nginx":
+    def start(self, limits=None) -> Nginx:
         config = self.run_dir / "nginx.conf"
         config.write_text(_CONFIG.format(run=self.run_dir, port=self.port,
                                          root=self.packs_dir))
@@ -72,7 +72,8 @@ class Nginx:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("nginx exited; see nginx-error.log in the run folder")
+                raise RuntimeError("nginx exited; see nginx-error.log in "
+                                   f"{self.run_dir}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return

@@ -34,7 +34,6 @@ def targets(report: dict, tablets: str) -> list[dict]:
     hub, kolibri, nginx = (report.get(name, {}) for name in ("hub", "kolibri", "nginx"))
     run = _get(hub, "classes", tablets, default={})
     api = _get(run, "groups", "api_and_pages", default={})
-    media = _get(run, "groups", "media", default={})
     rows = []
 
     def add(name, figure, peer, ratio, goal, met):
@@ -43,8 +42,9 @@ def targets(report: dict, tablets: str) -> list[dict]:
                      "goal": goal, "met": met})
 
     errors = _get(run, "endpoints", "all", "errors", default=None)
+    kolibri_api = _get(kolibri, "classes", tablets, "groups", "api_and_pages", "p95_ms")
     add(f"API and page p95, {tablets} tablets", f"{api.get('p95_ms')} ms",
-        f"Kolibri {_get(kolibri, 'classes', tablets, 'groups', 'api_and_pages', 'p95_ms')} ms",
+        f"Kolibri {kolibri_api} ms",
         None, "< 100 ms, no errors",
         api.get("p95_ms") is not None and api["p95_ms"] < 100 and errors == 0)
 
@@ -86,7 +86,8 @@ def targets(report: dict, tablets: str) -> list[dict]:
         "tablets at once, p95", f"{p95} ms, {burst.get('results_per_s')} results/s",
         None, None, "< 100 ms, every acknowledged result on disk once",
         p95 is not None and p95 < 100 and burst.get("errors") == 0
-        and once.get("missing") == 0 and once.get("distinct") == once.get("acknowledged"))
+        and once.get("missing") == 0
+        and once.get("distinct") == once.get("acknowledged"))
 
     idle_rss = _get(hub, "idle", "rss_mb")
     add("idle RSS with the results stored", f"{idle_rss} MB",
@@ -121,8 +122,8 @@ def render(report: dict) -> str:
         f"Classroom bench, {report.get('date')}, commit {report.get('commit')}",
         f"machine: {_machine(report.get('machine', {}))}",
         f"servers: {report.get('limits')}; load: {report.get('load_cpu')}",
-        f"load average before {_get(report, 'machine', 'load_average')}, "
-        f"after {report.get('load_average_after')}",
+        (f"load average before {_get(report, 'machine', 'load_average')}, "
+         f"after {report.get('load_average_after')}"),
         "",
         "| target | hub | peer | ratio | goal | met |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -137,11 +138,11 @@ def render(report: dict) -> str:
         run = _get(report, name, "classes", tablets)
         if not run:
             continue
-        lines += ["", f"{name}, {tablets} tablets ({run['video_tablets']} playing "
+        lines += ["", (f"{name}, {tablets} tablets ({run['video_tablets']} playing "
                   f"video), {run['seconds']} s: server CPU "
                   f"{_get(run, 'server', 'cpu_share')} of a core, RSS peak "
                   f"{_get(run, 'server', 'rss_mb_peak')} MB; load generator "
-                  f"{run['generator_cpu_share']} of a core",
+                  f"{run['generator_cpu_share']} of a core"),
                   "",
                   "| endpoint | requests | req/s | errors | p50 ms | p95 ms | p99 ms |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -150,16 +151,18 @@ def render(report: dict) -> str:
                          f"{row['errors']} | {row['p50_ms']} | {row['p95_ms']} | "
                          f"{row['p99_ms']} |")
 
-    lines += ["", "| server | URL (wrk, 40 connections; large: 1) | req/s | MB/s | "
-              "p95 ms | errors | server CPU |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += ["", ("| server | URL (wrk, 40 connections; large: 1) | req/s | MB/s "
+                   "| p95 ms | errors | server CPU |"),
+              "| --- | --- | --- | --- | --- | --- | --- |"]
     for name in ("hub", "kolibri", "nginx"):
         for label, row in (_get(report, name, "wrk", default={}) or {}).items():
             lines.append(f"| {name} | {label} | {row['req_per_s']} | {row['mb_per_s']} "
                          f"| {row['p95_ms']} | {row['errors']} | "
                          f"{_get(row, 'server', 'cpu_share')} |")
 
-    lines += ["", "| tablets | hub API p95 ms | hub media p95 ms | Kolibri API p95 ms "
-              "| Kolibri media p95 ms |", "| --- | --- | --- | --- | --- |"]
+    lines += ["", ("| tablets | hub API p95 ms | hub media p95 ms | Kolibri API p95 "
+                   "ms | Kolibri media p95 ms |"),
+              "| --- | --- | --- | --- | --- |"]
     for size in sorted(_get(report, "hub", "classes", default={}), key=int):
         lines.append(
             f"| {size} | {_p95(report, 'hub', size, 'api_and_pages')} | "

@@ -15,7 +15,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import scenarios
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
         notes += kolibri.install()
 
     report = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _commit(),
         "command": "bench/classroom " + " ".join(argv),
         "machine": describe_machine(ROOT),
@@ -229,7 +229,7 @@ def _local_file(url: str, data_dir: Path) -> Path:
 def _guarded(step, *args) -> dict:
     try:
         return step(*args)
-    except Exception as error:  # one peer failing must not lose the rest
+    except Exception as error:  # noqa: BLE001 - one peer failing must not lose the rest
         print(f"bench/classroom: {step.__name__} failed: {error}", file=sys.stderr)
         return {"failed": str(error)}
 
@@ -240,12 +240,12 @@ def _mb(value) -> float | None:
 
 def _commit() -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     dirty = subprocess.run(["git", "status", "--porcelain", "hub"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
+                           capture_output=True, text=True, check=False).stdout.strip()
     return done.stdout.strip() + ("+changes in hub/" if dirty else "")
 
 
 def _nginx_version() -> str:
-    done = subprocess.run(["nginx", "-v"], capture_output=True, text=True)
+    done = subprocess.run(["nginx", "-v"], capture_output=True, text=True, check=False)
     return done.stderr.strip().split("/")[-1]

@@ -44,7 +44,7 @@ def run_load(target: Target, command: str, *args: str, timeout: float = 900) -> 
         argv += ["--plan", str(target.plan_file)]
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         done = subprocess.run([*argv, *args, "--out", out.name], capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"{command} against {target.name} failed:\n"
                                f"{done.stderr[-3000:]}")
@@ -85,11 +85,11 @@ def idle(pid: int, settle_s: float, seconds: float) -> dict:
     rss = sample(pid)["rss_bytes"]
     with ProcessWatch(pid) as watch:
         time.sleep(seconds)
-    return {"rss_mb": round(rss / 2**20, 1), **{
+    return {"rss_mb": round(rss / 2**20, 1), 
         "idle_seconds": watch.figures["seconds"],
         "idle_cpu_s": watch.figures["cpu_s"],
-        "idle_written_bytes": watch.figures["written_bytes"],
-    }}
+        "idle_written_bytes": watch.figures["written_bytes"]
+    }
 
 
 def raw_rate(target: Target, path: str, run_dir: Path, connections: int = 40,

@@ -79,7 +79,7 @@ def _one_pass(host, port, url, size, rate, deadline, recorder, before, started):
                 return got, f"closed by the server after {before + got} bytes"
             got += len(block)
         return got, None
-    except socket.timeout:
+    except TimeoutError:
         return got, f"no bytes for {STALL_S:.0f} s after {before + got} bytes"
     except OSError as error:
         return got, f"{error!r} after {before + got} bytes"

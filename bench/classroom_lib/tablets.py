@@ -23,7 +23,7 @@ import resource
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .client import Connection, Recorder
 from .streams import stream_video
@@ -63,14 +63,15 @@ class Tablet(threading.Thread):
     def run(self) -> None:
         try:
             self._session()
-        except Exception as error:  # a bug in the bench must show, not hang
+        except Exception as error:  # noqa: BLE001 - a bench bug must show, not hang
             self.recorder.error("tablet", repr(error))
         finally:
             self.conn.close()
 
     def _session(self) -> None:
         options = self.options
-        self._sleep_until(options["start_at"] + self.random.uniform(0, options["ramp_s"]))
+        opens = options["start_at"] + self.random.uniform(0, options["ramp_s"])
+        self._sleep_until(opens)
         self._get("page", self.plan["page"], expect=(200, 302))
         for asset in self.plan["assets"]:
             self._get("asset", asset)
@@ -146,7 +147,7 @@ class Tablet(threading.Thread):
             "response": ("tap" if turn % 4 else "no_tap") if go_no_go else response,
             "correct": response == item,
             "reaction_ms": self.random.randint(400, 6000),
-            "answered_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "answered_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "tablet_seq": next(self.seq),
         }
 

@@ -40,7 +40,7 @@ def run_wrk(url: str, script_dir: Path, connections: int = 40, seconds: int = 10
             f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s",
             "-s", str(script), url]
     done = subprocess.run(argv, capture_output=True, text=True,
-                          timeout=seconds + 60)
+                          timeout=seconds + 60, check=False)
     line = next((line for line in done.stdout.splitlines()
                  if line.startswith("WRKJSON ")), None)
     if line is None:

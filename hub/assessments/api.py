@@ -72,8 +72,12 @@ def class_assessments(class_id: str):
     learner_id = request.args.get("learner_id")
     checks = []
     for check in checks_of(pack.manifest):
-        entry = {"id": check.id, "type": check.type, "language": check.language,
-                 "title": check.title}
+        entry = {
+            "id": check.id,
+            "type": check.type,
+            "language": check.language,
+            "title": check.title,
+        }
         if learner_id:
             entry["state"] = _state(hub, windows, window, learner_id, check)
         checks.append(entry)
@@ -113,8 +117,11 @@ def start_attempt():
         raise ApiError(404, "unknown_window", "No such window. Ask the teacher.")
 
     learner = next(
-        (row for row in hub.state.learners(window["class_id"])
-         if row["id"] == body["learner_id"]),
+        (
+            row
+            for row in hub.state.learners(window["class_id"])
+            if row["id"] == body["learner_id"]
+        ),
         None,
     )
     if learner is None:
@@ -128,17 +135,25 @@ def start_attempt():
 
     try:
         attempt, resumed = windows.start_attempt(
-            window["id"], learner["id"], check.id, body.get("tablet_id"),
+            window["id"],
+            learner["id"],
+            check.id,
+            body.get("tablet_id"),
             _finished(hub, check),
         )
     except WindowError as error:
-        raise ApiError(_STATUS.get(error.code, 409), error.code, error.message) from None
+        raise ApiError(
+            _STATUS.get(error.code, 409), error.code, error.message
+        ) from None
 
     # What the hub already holds, so that a tablet that lost its own copy
     # goes on from the right item and keeps the run of misses right.
     answered = [
-        {"item": answer.item, "practice": answer.practice,
-         "correct": is_right(check, answer.item, answer.response)}
+        {
+            "item": answer.item,
+            "practice": answer.practice,
+            "correct": is_right(check, answer.item, answer.response),
+        }
         for answer in attempt_answers(hub.results, attempt["id"])
     ]
     return {
@@ -161,6 +176,10 @@ def _read_body() -> dict:
         if not isinstance(body.get(name), str):
             raise ApiError(400, f"bad_{name}", f"{name} must be text.")
     tablet_id = body.get("tablet_id")
-    if tablet_id is not None and not (isinstance(tablet_id, str) and len(tablet_id) <= 64):
-        raise ApiError(400, "bad_tablet_id", "tablet_id must be text of at most 64 characters.")
+    if tablet_id is not None and not (
+        isinstance(tablet_id, str) and len(tablet_id) <= 64
+    ):
+        raise ApiError(
+            400, "bad_tablet_id", "tablet_id must be text of at most 64 characters."
+        )
     return body

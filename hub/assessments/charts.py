@@ -41,8 +41,13 @@ def distribution(baseline: list[int], endline: list[int], most: int) -> Chart:
             if count:
                 height = (BOTTOM - TOP) * count / tallest
                 chart.rects.append(
-                    Rect(round(x + step * offset, 1), round(BOTTOM - height, 1),
-                         round(step * 0.4, 1), round(height, 1), kind)
+                    Rect(
+                        round(x + step * offset, 1),
+                        round(BOTTOM - height, 1),
+                        round(step * 0.4, 1),
+                        round(height, 1),
+                        kind,
+                    )
                 )
         if value % label_every == 0 or value == most:
             chart.labels.append(

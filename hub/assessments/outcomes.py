@@ -93,9 +93,9 @@ class CheckOutcome:
 
     check: Check
     children: list = field(default_factory=list)
-    baseline: Summary = Summary(0)
-    endline: Summary = Summary(0)
-    growth: Summary = Summary(0)
+    baseline: Summary = field(default_factory=lambda: Summary(0))
+    endline: Summary = field(default_factory=lambda: Summary(0))
+    growth: Summary = field(default_factory=lambda: Summary(0))
 
 
 @dataclass
@@ -187,8 +187,12 @@ def _attempts(registered: list[dict], rows, window_id: str) -> dict:
     for attempt in registered:
         key = (attempt["learner_id"], attempt["check_id"])
         found.setdefault(key, []).append(
-            Attempt(attempt["id"], attempt["repeat"], answers.pop(attempt["id"], []),
-                    order=attempt["number"])
+            Attempt(
+                attempt["id"],
+                attempt["repeat"],
+                answers.pop(attempt["id"], []),
+                order=attempt["number"],
+            )
         )
     for attempt_id, listed in answers.items():
         learner_id, check_id, repeat, seq = seen[attempt_id]

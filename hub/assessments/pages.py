@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
 
-from ..teacher import _, bp, page, pack_text, problem, the_hub
+from ..teacher import _, bp, pack_text, page, problem, the_hub
 from ..teacher.tables import Table, csv_response, wants_csv
 from .charts import distribution
 from .outcomes import class_outcomes, hub_outcomes, rounds_of
@@ -41,8 +41,9 @@ def score_text(taken) -> str:
     if not score.complete:
         text += " " + _("(unfinished)")
     elif score.discontinued:
-        text += " " + _("(stopped after {count} misses)",
-                        count=score.check.stop_after_misses)
+        text += " " + _(
+            "(stopped after {count} misses)", count=score.check.stop_after_misses
+        )
     if score.check.type == ATTENTION:
         text += " · " + _(
             "hits {hits}, false alarms {false_alarms}, {ms} ms",
@@ -73,49 +74,65 @@ def growth_text(value) -> str:
 def figures(result) -> list[dict]:
     """The class's figures of one check, each with its N."""
     rows = []
-    for label, summary in ((_("Baseline"), result.baseline),
-                           (_("Endline"), result.endline),
-                           (_("Growth"), result.growth)):
+    for label, summary in (
+        (_("Baseline"), result.baseline),
+        (_("Endline"), result.endline),
+        (_("Growth"), result.growth),
+    ):
         spread = "—"
         if summary.n:
             spread = f"{_number(summary.low, 0)}–{_number(summary.high, 0)}"
-        rows.append({
-            "label": label, "n": summary.n, "mean": _number(summary.mean),
-            "sd": _number(summary.sd), "median": _number(summary.median),
-            "range": spread,
-        })
+        rows.append(
+            {
+                "label": label,
+                "n": summary.n,
+                "mean": _number(summary.mean),
+                "sd": _number(summary.sd),
+                "median": _number(summary.median),
+                "range": spread,
+            }
+        )
     return rows
 
 
 def check_view(result, open_window) -> dict:
     """One check of a round, worded for the page."""
+
     def complete(taken):
         score = taken.score
         return score.raw_score if score is not None and score.complete else None
 
     children = []
     for row in result.children:
-        done = row.baseline if open_window and open_window["phase"] == BASELINE \
+        done = (
+            row.baseline
+            if open_window and open_window["phase"] == BASELINE
             else row.endline
-        children.append({
-            "id": row.learner["id"],
-            "name": row.learner["name"],
-            "picture": row.learner["picture"],
-            "baseline": score_text(row.baseline),
-            "endline": score_text(row.endline),
-            "growth": growth_text(row.growth),
-            "baseline_short": short_text(row.baseline),
-            "endline_short": short_text(row.endline),
-            "baseline_raw": complete(row.baseline),
-            "endline_raw": complete(row.endline),
-            "growth_value": row.growth,
-            "may_repeat": bool(open_window and done.score is not None
-                               and done.score.complete),
-        })
-    baseline = [v for v in map(complete, (r.baseline for r in result.children))
-                if v is not None]
-    endline = [v for v in map(complete, (r.endline for r in result.children))
-               if v is not None]
+        )
+        children.append(
+            {
+                "id": row.learner["id"],
+                "name": row.learner["name"],
+                "picture": row.learner["picture"],
+                "baseline": score_text(row.baseline),
+                "endline": score_text(row.endline),
+                "growth": growth_text(row.growth),
+                "baseline_short": short_text(row.baseline),
+                "endline_short": short_text(row.endline),
+                "baseline_raw": complete(row.baseline),
+                "endline_raw": complete(row.endline),
+                "growth_value": row.growth,
+                "may_repeat": bool(
+                    open_window and done.score is not None and done.score.complete
+                ),
+            }
+        )
+    baseline = [
+        v for v in map(complete, (r.baseline for r in result.children)) if v is not None
+    ]
+    endline = [
+        v for v in map(complete, (r.endline for r in result.children)) if v is not None
+    ]
     return {
         "id": result.check.id,
         "title": pack_text(result.check.title),
@@ -149,8 +166,11 @@ def _class_context(class_id: str):
     open_window = windows.open_window_of(class_id)
     rounds = class_outcomes(hub, class_id)
     chosen = _chosen_round(rounds, request.args.get("round"))
-    in_round = open_window if chosen and open_window and \
-        open_window["round"] == chosen.round else None
+    in_round = (
+        open_window
+        if chosen and open_window and open_window["round"] == chosen.round
+        else None
+    )
     return {
         "group": group,
         "phases": phase_names(),
@@ -170,8 +190,9 @@ def class_outcomes_page(class_id: str):
     if missing:
         return missing
     if wants_csv():
-        return csv_response(_children_table(context), _("checks") + "-" +
-                            context["group"]["name"])
+        return csv_response(
+            _children_table(context), _("checks") + "-" + context["group"]["name"]
+        )
     return page("outcomes.html", **context)
 
 
@@ -186,20 +207,32 @@ def class_outcomes_print(class_id: str):
 def _children_table(context) -> Table:
     """Numbers as numbers, so a spreadsheet can compute with them; a score
     is left empty unless its check was finished, as in the figures."""
-    table = Table("checks", [
-        ("name", _("Name")), ("check", _("Check")), ("version", _("Version")),
-        ("baseline", _("Baseline")), ("endline", _("Endline")),
-        ("growth", _("Growth")), ("items", _("Items")),
-    ])
+    table = Table(
+        "checks",
+        [
+            ("name", _("Name")),
+            ("check", _("Check")),
+            ("version", _("Version")),
+            ("baseline", _("Baseline")),
+            ("endline", _("Endline")),
+            ("growth", _("Growth")),
+            ("items", _("Items")),
+        ],
+    )
     chosen = context["chosen"]
     for check in context["checks"]:
         for child in check["children"]:
-            table.rows.append({
-                "name": child["name"], "check": check["title"],
-                "version": chosen.pack_version, "baseline": child["baseline_raw"],
-                "endline": child["endline_raw"], "growth": child["growth_value"],
-                "items": check["item_count"],
-            })
+            table.rows.append(
+                {
+                    "name": child["name"],
+                    "check": check["title"],
+                    "version": chosen.pack_version,
+                    "baseline": child["baseline_raw"],
+                    "endline": child["endline_raw"],
+                    "growth": child["growth_value"],
+                    "items": check["item_count"],
+                }
+            )
     return table
 
 
@@ -219,27 +252,42 @@ def change_window(class_id: str):
             phase = request.form.get("phase")
             pack = _pack_for(hub, windows, class_id, phase)
             if pack is None:
-                flash(_("The assessment pack is not installed. Ask a technician "
-                        "to install it."))
+                flash(
+                    _(
+                        "The assessment pack is not installed. Ask a technician "
+                        "to install it."
+                    )
+                )
                 return back
             opened = windows.open_window(class_id, phase, pack.id, pack.version, who)
-            flash(_("{phase} window opened for {name}. The tablets offer the "
-                    "checks now.", phase=phase_names()[opened["phase"]],
-                    name=group["name"]))
+            flash(
+                _(
+                    "{phase} window opened for {name}. The tablets offer the "
+                    "checks now.",
+                    phase=phase_names()[opened["phase"]],
+                    name=group["name"],
+                )
+            )
         elif action in ("close", "reopen"):
             window = windows.window(request.form.get("window_id", ""))
             if window is None or window["class_id"] != class_id:
                 return problem(404, _("There is no such window."))
             if action == "close":
                 windows.close_window(window["id"], who)
-                flash(_("The window is closed. The tablets no longer offer "
-                        "the checks."))
+                flash(
+                    _("The window is closed. The tablets no longer offer the checks.")
+                )
             else:
                 windows.reopen_window(window["id"], who)
                 flash(_("The window is open again."))
         else:
-            return problem(400, _("This form was out of date, so nothing was "
-                                  "changed. Go back, reload the page and try again."))
+            return problem(
+                400,
+                _(
+                    "This form was out of date, so nothing was "
+                    "changed. Go back, reload the page and try again."
+                ),
+            )
     except WindowError as error:
         flash(_window_problem(error))
     return back
@@ -260,8 +308,9 @@ def _pack_for(hub, windows, class_id: str, phase: str | None):
 def _window_problem(error: WindowError) -> str:
     messages = {
         "already_open": _("Close the class's open window first."),
-        "endline_exists": _("This round has its endline already. Reopen it "
-                            "below instead."),
+        "endline_exists": _(
+            "This round has its endline already. Reopen it below instead."
+        ),
         "bad_phase": _("Choose baseline or endline."),
         "unknown_window": _("There is no such window."),
     }
@@ -283,8 +332,13 @@ def allow_repeat(class_id: str):
 
     check_id = request.form.get("check_id", "")
     windows.allow_repeat(window["id"], learner_id, check_id, g.teacher.name)
-    flash(_("{name} may take this check once more. The repeat is kept apart "
-            "from the first attempt.", name=learners[learner_id]["name"]))
+    flash(
+        _(
+            "{name} may take this check once more. The repeat is kept apart "
+            "from the first attempt.",
+            name=learners[learner_id]["name"],
+        )
+    )
     return redirect(url_for("teacher.class_outcomes_page", class_id=class_id))
 
 
@@ -299,10 +353,12 @@ def hub_outcomes_page():
             for mine in outcome.checks:
                 if mine.check.key == key:
                     per_class.append({"name": group["name"], "figures": figures(mine)})
-        checks.append({
-            "title": pack_text(result.check.title),
-            "pack": f"{result.check.pack_id} {result.check.pack_version}",
-            "figures": figures(result),
-            "classes": per_class,
-        })
+        checks.append(
+            {
+                "title": pack_text(result.check.title),
+                "pack": f"{result.check.pack_id} {result.check.pack_version}",
+                "figures": figures(result),
+                "classes": per_class,
+            }
+        )
     return page("outcomes_hub.html", checks=checks)

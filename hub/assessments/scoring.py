@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-from .checks import NO_TAP, TAP, Check
+from .checks import TAP, Check
 from .records import ATTENTION, EXPRESSIVE, NAMED
 
 

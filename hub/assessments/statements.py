@@ -66,14 +66,22 @@ def reshape(statement: dict, record: dict, base: str, settings) -> dict:
         definition["correctResponsesPattern"] = [record["item"]]
     elif kind == EXPRESSIVE:
         definition["correctResponsesPattern"] = [NAMED]
-    statement["object"] = {"objectType": "Activity", "id": item_iri,
-                           "definition": definition}
+    statement["object"] = {
+        "objectType": "Activity",
+        "id": item_iri,
+        "definition": definition,
+    }
 
     context = statement["context"]
     context["registration"] = record["attempt_id"]
     context["contextActivities"] = {
-        "parent": [{"objectType": "Activity", "id": check_iri,
-                    "definition": {"type": ASSESSMENT}}],
+        "parent": [
+            {
+                "objectType": "Activity",
+                "id": check_iri,
+                "definition": {"type": ASSESSMENT},
+            }
+        ],
         "grouping": [{"objectType": "Activity", "id": pack_iri}],
         "category": [{"objectType": "Activity", "id": category_iri(base)}],
     }

@@ -68,7 +68,9 @@ def _check_scoring(check, scoring, field: str, kind: str) -> None:
     rule, number, low, high = _SCORING_FIELDS[kind]
     check.fields(scoring, field, {"rule", number})
     if scoring["rule"] != rule:
-        check.fail(f"{field}.rule", f"is {scoring['rule']!r}; this check needs {rule!r}")
+        check.fail(
+            f"{field}.rule", f"is {scoring['rule']!r}; this check needs {rule!r}"
+        )
     check.integer(scoring[number], f"{field}.{number}", low, high)
 
 

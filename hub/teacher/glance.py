@@ -211,7 +211,9 @@ def glance():
         [
             {
                 "title": pack_text(pack.manifest["title"]),
-                "kind": _("Guide") if pack.kind == "guide" else _("Lessons"),
+                "kind": {"guide": _("Guide"), "assessment": _("Checks")}.get(
+                    pack.kind, _("Lessons")
+                ),
                 "version": pack.version,
                 "size": size_text(pack.size),
             }

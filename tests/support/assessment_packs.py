@@ -30,7 +30,9 @@ WORDS = {
     "dog": ("нохой", "#aa7733"),
 }
 ATTENTION_TRIALS = ["horse", "horse", "cow", "horse", "horse", "cow", "horse", "horse"]
-BUNDLED = Path(__file__).resolve().parents[2] / "content_packs" / "assessment-vocab-attention"
+BUNDLED = (
+    Path(__file__).resolve().parents[2] / "content_packs" / "assessment-vocab-attention"
+)
 
 
 def assessment_manifest(files: list | None = None, **overrides) -> dict:

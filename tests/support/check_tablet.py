@@ -68,18 +68,24 @@ class CheckTablet:
 
     def cards(self) -> dict:
         """Check id -> state, once the lessons screen shows the checks."""
-        look = self.wait_for(lambda l: l["screen"] == "lessons" and l["cards"],
-                             "the row of checks")
+        look = self.wait_for(
+            lambda l: l["screen"] == "lessons" and l["cards"], "the row of checks"
+        )
         return dict(look["cards"])
 
     def open_check(self, check_id: str) -> dict:
         # The row of checks fills in after the lessons screen shows.
-        self.wait_for(lambda l: l["screen"] == "lessons" and
-                      check_id in dict(l["cards"]), f"the card of {check_id}")
+        self.wait_for(
+            lambda l: l["screen"] == "lessons" and check_id in dict(l["cards"]),
+            f"the card of {check_id}",
+        )
         self.tablet.tap(f'[data-testid=check-card][data-check-id="{check_id}"]')
-        return self.wait_for(lambda l: l["check"] == check_id and
-                             (l["start"] or l["item"] or l["go_on"]),
-                             f"check {check_id} to open")
+        return self.wait_for(
+            lambda l: (
+                l["check"] == check_id and (l["start"] or l["item"] or l["go_on"])
+            ),
+            f"check {check_id} to open",
+        )
 
     def take(self, right, stop_after: int | None = None) -> list[dict]:
         """Give the open check to the end. ``right(look)`` says whether to
@@ -89,17 +95,29 @@ class CheckTablet:
         last = None
         while True:
             look = self.wait_for(
-                lambda l: l["finished"] or l["start"] or l["go_on"] or
-                (l["item"] and (l["item"], l["trial"]) != last and self._askable(l)),
+                lambda l, last=last: (
+                    l["finished"]
+                    or l["start"]
+                    or l["go_on"]
+                    or (
+                        l["item"]
+                        and (l["item"], l["trial"]) != last
+                        and self._askable(l)
+                    )
+                ),
                 "the next step",
             )
             if look["finished"]:
                 return answers
             if look["start"] or look["go_on"]:
-                self.tablet.tap("[data-testid=check-start], [data-testid=check-continue]")
+                self.tablet.tap(
+                    "[data-testid=check-start], [data-testid=check-continue]"
+                )
                 last = None
-                self.wait_for(lambda l: not (l["start"] or l["go_on"]) or l["finished"],
-                              "the intro to go")
+                self.wait_for(
+                    lambda l: not (l["start"] or l["go_on"]) or l["finished"],
+                    "the intro to go",
+                )
                 continue
             if stop_after is not None and len(answers) >= stop_after:
                 return answers
@@ -125,22 +143,35 @@ class CheckTablet:
             words = self.tablet.script(
                 "return Array.prototype.map.call(document.querySelectorAll("
                 "'[data-testid=check-choice]'), function (b) {"
-                " return b.getAttribute('data-word'); });")
-            chosen = look["word"] if right else next(w for w in words if w != look["word"])
+                " return b.getAttribute('data-word'); });"
+            )
+            chosen = (
+                look["word"] if right else next(w for w in words if w != look["word"])
+            )
             self.tablet.tap(f'[data-testid=check-choice][data-word="{chosen}"]')
             response = chosen
         elif kind == "expressive_vocabulary":
-            self.tablet.tap("[data-testid=judge-named]" if right
-                            else "[data-testid=judge-not-named]")
+            self.tablet.tap(
+                "[data-testid=judge-named]"
+                if right
+                else "[data-testid=judge-not-named]"
+            )
             response = "named" if right else "not_named"
         else:
             if look["go"] == right:
                 self.tablet.tap("[data-testid=check-zone]")
-            done = self.wait_for(lambda l: l["trial"] != look["trial"] or
-                                 l["zone_answer"], "the trial to end")
+            done = self.wait_for(
+                lambda l: l["trial"] != look["trial"] or l["zone_answer"],
+                "the trial to end",
+            )
             response = done["zone_answer"] if done["trial"] == look["trial"] else "?"
-        return {"check": look["check"], "item": look["item"], "response": response,
-                "practice": look["practice"], "examiner": look["examiner"]}
+        return {
+            "check": look["check"],
+            "item": look["item"],
+            "response": response,
+            "practice": look["practice"],
+            "examiner": look["examiner"],
+        }
 
     def back_to_lessons(self) -> None:
         self.tablet.tap("[data-testid=check-finished]")

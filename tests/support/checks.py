@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _seq = itertools.count(10_000)
 
@@ -25,7 +25,8 @@ def open_window(teacher, class_id: str, phase: str, pack_id: str) -> str:
     """Open a window from the class's checks page; returns its id."""
     page = outcomes_path(class_id)
     answer = teacher.post(
-        f"{page}/windows", {"action": "open", "phase": phase, "pack_id": pack_id},
+        f"{page}/windows",
+        {"action": "open", "phase": phase, "pack_id": pack_id},
         page=page,
     )
     assert answer.status_code == 200, answer.text
@@ -60,13 +61,25 @@ def start(hub, window_id: str, learner_id: str, check_id: str, tablet="t-check")
     """POST an attempt; returns the hub's answer (any status)."""
     return hub.post(
         "/api/v1/assessments/attempts",
-        json={"window_id": window_id, "learner_id": learner_id,
-              "check_id": check_id, "tablet_id": tablet},
+        json={
+            "window_id": window_id,
+            "learner_id": learner_id,
+            "check_id": check_id,
+            "tablet_id": tablet,
+        },
     )
 
 
-def answer_record(attempt: dict, learner_id: str, pack: tuple[str, str], check: dict,
-                  item: str, response: str, practice=False, reaction_ms=700) -> dict:
+def answer_record(
+    attempt: dict,
+    learner_id: str,
+    pack: tuple[str, str],
+    check: dict,
+    item: str,
+    response: str,
+    practice=False,
+    reaction_ms=700,
+) -> dict:
     """One answer to a check, as the tablet records it."""
     pack_id, version = pack
     return {
@@ -82,7 +95,7 @@ def answer_record(attempt: dict, learner_id: str, pack: tuple[str, str], check: 
         "response": response,
         "correct": None,
         "reaction_ms": reaction_ms if response != "no_tap" else None,
-        "answered_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "answered_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "tablet_seq": next(_seq),
         "attempt_id": attempt["attempt_id"],
         "window_id": attempt["window_id"],
@@ -92,8 +105,9 @@ def answer_record(attempt: dict, learner_id: str, pack: tuple[str, str], check: 
 
 
 def post_answers(hub, records: list[dict]) -> dict:
-    answer = hub.post("/api/v1/results", json={"tablet_id": "t-check",
-                                               "results": records})
+    answer = hub.post(
+        "/api/v1/results", json={"tablet_id": "t-check", "results": records}
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert not body["rejected"], body["rejected"]

@@ -117,6 +117,11 @@ class FaultProxy:
         with self._lock:
             return sum(exchange.request_bytes for exchange in self.exchanges)
 
+    def bytes_answered(self, match: str) -> int:
+        """Bytes sent back to the client for requests whose path has ``match``."""
+        with self._lock:
+            return sum(e.answer_bytes for e in self.exchanges if match in e.path)
+
     def paths(self) -> list[str]:
         with self._lock:
             return [exchange.path for exchange in self.exchanges]

@@ -148,6 +148,8 @@
           code === 'window_closed' ? t('windowClosed') : CH.i18n.t('cannotReachHub'));
       }, function () {
         // No hub: an attempt begun here may go on; a new one must wait.
+        // XXX The proper fix lets the tablet make the attempt id and the hub
+        // check "once per window" when the answers arrive.
         var mine = kept(learnerId, window_.id, check.id);
         if (mine && !mine.done) {
           return mine;
