@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
 from .clock import ClockWatch
 from .config import Settings
@@ -72,6 +73,9 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Flask:
 
     app.register_blueprint(tablet_api.bp)
     app.register_blueprint(learner_page.bp)
+    # Routing errors (no such path, wrong method) happen before any
+    # blueprint is chosen; under /api/ they keep the API's error shape.
+    app.register_error_handler(HTTPException, tablet_api.api_path_error)
     # The teacher pages also give the app its cookie secret (kept in the
     # data folder) and add the indexes their queries need.
     teacher.init_app(app, hub)

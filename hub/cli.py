@@ -10,6 +10,7 @@ them).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import sys
@@ -45,8 +46,26 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, ConfigError) as error:
         print(f"classroom-hub: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        print(f"classroom-hub: {_disk_problem(error)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _disk_problem(error: OSError) -> str:
+    """One line for the file-system failures a technician meets in the field."""
+    where = f" ({error.filename})" if error.filename else ""
+    advice = {
+        errno.ENOSPC: "the disk is full: free space (old backups, downloads) "
+        "and try again; nothing stored was changed",
+        errno.EROFS: "the file system is read-only, which a failing SD card "
+        "turns into: copy the data folder off with `cp -a` and replace the card",
+        errno.EACCES: "permission denied: run as the hub's user or as root",
+        errno.EIO: "the disk reports an input/output error: the SD card may be "
+        "failing; copy the data folder off and replace the card",
+    }.get(error.errno, "check the disk and the data folder")
+    return f"{error.strerror or error}{where}; {advice}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,8 +207,8 @@ def _open_hub(settings):
         return Hub.open(settings)
     except OSError as error:
         raise CommandError(
-            f"cannot open the data folder {settings.data_dir}: {error.strerror}; "
-            "check it exists and this user may write to it"
+            f"cannot open the data folder {settings.data_dir}: "
+            f"{_disk_problem(error)}"
         ) from None
 
 
@@ -205,6 +224,12 @@ def cmd_serve(settings, args):
         raise CommandError(
             f"cannot listen on {settings.HOST}:{settings.PORT}: {error.strerror}; "
             "is another server using that port? Choose another with --port"
+        ) from None
+    except ValueError as error:
+        # waitress's word for an address it cannot parse or bind.
+        raise CommandError(
+            f"cannot listen on {settings.HOST!r}: {error}; give an IP address "
+            "such as 0.0.0.0 or 127.0.0.1 with --host"
         ) from None
 
 

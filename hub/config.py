@@ -25,6 +25,9 @@ class Setting:
     name: str
     default: object
     help: str
+    # Bounds for whole-number settings, inclusive; None is no upper bound.
+    low: int = 0
+    high: int | None = None
 
     @property
     def kind(self) -> type:
@@ -35,16 +38,20 @@ REGISTRY = [
     Setting("HUB_NAME", "Classroom Hub", "Name shown to teachers and tablets."),
     Setting("DATA_DIR", "var/hub", "Folder for the hub's state, results and packs."),
     Setting("HOST", "0.0.0.0", "Address to listen on; 0.0.0.0 means every one."),
-    Setting("PORT", 8080, "TCP port to listen on; 0 lets the system pick."),
-    Setting("THREADS", 8, "Worker threads answering requests."),
-    Setting("CONNECTION_LIMIT", 200, "Open connections at once (tablets keep some)."),
+    Setting("PORT", 8080, "TCP port to listen on; 0 lets the system pick.", 0, 65535),
+    Setting("THREADS", 8, "Worker threads answering requests.", 1, 256),
+    Setting(
+        "CONNECTION_LIMIT", 200, "Open connections at once (tablets keep some).", 1
+    ),
     Setting(
         "CHANNEL_TIMEOUT_S",
         120,
         "Seconds an idle or stalled connection is kept before it is closed.",
     ),
-    Setting("RESULTS_MAX_BATCH_BYTES", 1048576, "Largest results batch, in bytes."),
-    Setting("RESULTS_MAX_BATCH_COUNT", 500, "Most results in one batch."),
+    Setting(
+        "RESULTS_MAX_BATCH_BYTES", 1048576, "Largest results batch, in bytes.", 1024
+    ),
+    Setting("RESULTS_MAX_BATCH_COUNT", 500, "Most results in one batch.", 1),
     Setting(
         "DISK_RESERVE_BYTES",
         50 * 1024 * 1024,
@@ -245,6 +252,10 @@ def read_config_file(path: Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text; save it as UTF-8"
+        ) from None
 
     values = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -269,6 +280,8 @@ def _convert(name: str, raw, where: str):
     if setting is None:
         raise ConfigError(f"{where}: unknown setting {name}")
     if not isinstance(raw, str):
+        if setting.kind is int:
+            _check_bounds(setting, raw, where)
         return raw
 
     if setting.kind is bool:
@@ -286,11 +299,21 @@ def _convert(name: str, raw, where: str):
             raise ConfigError(
                 f"{where}: {name} must be a whole number, got {raw!r}"
             ) from None
-        if value < 0:
-            raise ConfigError(f"{where}: {name} must not be negative, got {value}")
+        _check_bounds(setting, value, where)
         return value
 
     return raw
+
+
+def _check_bounds(setting: Setting, value: int, where: str) -> None:
+    if setting.high is not None and not setting.low <= value <= setting.high:
+        raise ConfigError(
+            f"{where}: {setting.name} must be from {setting.low} to "
+            f"{setting.high}, got {value}"
+        )
+    if value < setting.low:
+        lowest = "negative" if setting.low == 0 else f"below {setting.low}"
+        raise ConfigError(f"{where}: {setting.name} must not be {lowest}, got {value}")
 
 
 _DOC_HEADER = """\

@@ -50,8 +50,14 @@ PENDING, CONFIRMED, QUARANTINED = 0, 1, 2
 # waiting behind it (measured: p99 of 40 simultaneous batches 0.5-0.8 s).
 CHECKPOINT_EVERY_COMMITS = 20
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# Used with fullmatch: "$" alone would let a final newline through.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+# RFC 3339, the profile of ISO 8601 that xAPI timestamps use.
+_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 # The record's fields, in the order they are stored.
 FIELDS = (
@@ -190,7 +196,7 @@ def check_record(record, known_learner: Callable[[str], bool]) -> dict:
         raise RecordError("learner_id", "is not a learner of this hub")
 
     for name in ("pack_id", "pack_version", "lesson_id", "activity_id", "item"):
-        if not isinstance(clean[name], str) or not _NAME.match(clean[name]):
+        if not isinstance(clean[name], str) or not _NAME.fullmatch(clean[name]):
             raise RecordError(name, "must be a name of 1-64 letters, digits, . _ -")
     if clean["activity_type"] not in ACTIVITY_TYPES:
         raise RecordError(
@@ -198,11 +204,11 @@ def check_record(record, known_learner: Callable[[str], bool]) -> dict:
         )
 
     if clean["language"] is not None and not (
-        isinstance(clean["language"], str) and _LANGUAGE.match(clean["language"])
+        isinstance(clean["language"], str) and _LANGUAGE.fullmatch(clean["language"])
     ):
         raise RecordError("language", "must be a language code such as mn or en")
     if clean["response"] is not None and not (
-        isinstance(clean["response"], str) and len(clean["response"]) <= 64
+        is_text(clean["response"]) and len(clean["response"]) <= 64
     ):
         raise RecordError("response", "must be text of at most 64 characters or null")
     if clean["correct"] is not None and not isinstance(clean["correct"], bool):
@@ -229,13 +235,28 @@ def check_record(record, known_learner: Callable[[str], bool]) -> dict:
     return clean
 
 
+def is_text(value) -> bool:
+    """A string that is real Unicode: JSON's \\ud800 escapes make strings
+    Python holds but cannot encode, which would fail every later write."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_time(value) -> str:
-    reason = "must be an ISO 8601 time with a UTC offset"
-    if not isinstance(value, str) or len(value) > 40:
+    reason = (
+        "must be a time like 2026-12-04T09:01:02.120+08:00 "
+        "(RFC 3339, with a UTC offset)"
+    )
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
         raise RecordError("answered_at", reason)
     try:
         moment = datetime.fromisoformat(value)

@@ -28,6 +28,7 @@ from .identity import check_machine
 from .network import tablet_addresses
 from .sd_notify import Watchdog, notify
 from .sync_schedule import SyncTimer
+from .teacher import MAX_FORM_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,11 @@ def serve(hub: Hub, ready_file: Path | None = None) -> None:
         clear_untrusted_proxy_headers=True,
         expose_tracebacks=False,
         ident="classroom-hub",
+        # waitress spools a body to a temporary file before the app sees
+        # it; without this cap one request could fill the SD card. The
+        # largest body the hub takes is a teacher's class list upload.
+        max_request_body_size=max(settings.RESULTS_MAX_BATCH_BYTES, MAX_FORM_BYTES)
+        + 64 * 1024,
     )
     for listener in _listening_sockets(server):
         # Accepted connections inherit it from the listening socket.

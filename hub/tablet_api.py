@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from . import __version__, clock
-from .results import StoreFull
+from .results import StoreFull, is_text
 from .teacher.assignments import follow_assignment
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,13 @@ def _api_error(error: ApiError):
 def _http_error(error: HTTPException):
     code = (error.name or "error").lower().replace(" ", "_")
     return error_response(error.code or 500, code, error.description or error.name)
+
+
+def api_path_error(error: HTTPException):
+    """JSON errors for /api/ paths; other paths keep Flask's own pages."""
+    if not request.path.startswith("/api/"):
+        return error
+    return _http_error(error)
 
 
 def _hub():
@@ -274,11 +281,18 @@ def _read_batch(max_bytes: int, max_count: int) -> dict:
 
     try:
         batch = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        # Only the parser's own position is worth showing; other messages
+        # (nesting, huge numbers) speak of Python, not of the request.
+        where = (
+            f" (line {error.lineno}, column {error.colno})"
+            if isinstance(error, json.JSONDecodeError)
+            else ""
+        )
         raise ApiError(
             400,
             "not_a_batch",
-            f"The body is not UTF-8 JSON ({error}). Send "
+            f"The body is not UTF-8 JSON that the hub can read{where}. Send "
             '{"results": [...]} as application/json.',
         ) from None
 
@@ -296,6 +310,8 @@ def _read_batch(max_bytes: int, max_count: int) -> dict:
             f"most {max_count} at once. Split it.",
         )
     tablet_id = batch.get("tablet_id")
-    if tablet_id is not None and not (isinstance(tablet_id, str) and len(tablet_id) <= 64):
-        raise ApiError(400, "bad_tablet_id", "tablet_id must be text of at most 64 characters.")
+    if tablet_id is not None and not (is_text(tablet_id) and len(tablet_id) <= 64):
+        raise ApiError(
+            400, "bad_tablet_id", "tablet_id must be text of at most 64 characters."
+        )
     return batch

@@ -51,7 +51,12 @@ def test_unknown_keys_are_warned_about_and_ignored(tmp_path, caplog):
 
 @pytest.mark.parametrize(
     "line, expected",
-    [("PORT = eighty", "whole number"), ("PORT = -1", "negative"), ("PORT", "KEY = value")],
+    [
+        ("PORT = eighty", "whole number"),
+        ("PORT = -1", "from 0 to 65535"),
+        ("THREADS = 0", "from 1 to 256"),
+        ("PORT", "KEY = value"),
+    ],
 )
 def test_bad_values_name_the_file_line_and_fix(tmp_path, line, expected):
     config = tmp_path / "hub.conf"

@@ -171,3 +171,85 @@ def test_unknown_api_paths_answer_in_the_error_shape(hub_server):
 
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "unknown_class"
+
+
+def test_text_that_is_not_unicode_is_refused_per_record_not_with_a_500(
+    hub_server, demo_learners
+):
+    learner = demo_learners[0]["id"]
+    good = make_result(learner)
+    body = json.dumps({"results": [make_result(learner, response="\ud800"), good]})
+
+    answer = hub_server.post(
+        "/api/v1/results", data=body, headers={"Content-Type": "application/json"}
+    )
+    bad_tablet = hub_server.post(
+        "/api/v1/results",
+        data=json.dumps({"tablet_id": "t\udfff", "results": []}),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["accepted"] == [good["id"]]
+    assert answer.json()["rejected"][0]["field"] == "response"
+    assert bad_tablet.status_code == 400
+    assert hub_server.get("/teacher/", allow_redirects=False).status_code < 500
+
+
+def test_names_with_a_final_newline_and_loose_times_are_refused(
+    hub_server, demo_learners
+):
+    learner = demo_learners[0]["id"]
+    batch = {
+        "results": [
+            make_result(learner, item="horse\n"),
+            make_result(learner, language="en\n"),
+            make_result(learner, answered_at="2026-12-04T09:01:02+08:00:30.5"),
+            make_result(learner, answered_at="20261204T090102+0800"),
+            make_result(learner, answered_at="2026-12-04 09:01+08:00"),
+        ]
+    }
+
+    answer = hub_server.post("/api/v1/results", json=batch).json()
+
+    assert answer["accepted"] == []
+    assert [r["field"] for r in answer["rejected"]] == [
+        "item", "language", "answered_at", "answered_at", "answered_at"
+    ]
+
+
+def test_deeply_nested_json_gets_400_not_500(hub_server):
+    body = '{"results": [], "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    answer = hub_server.post(
+        "/api/v1/results", data=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "not_a_batch"
+
+
+def test_unknown_api_paths_and_methods_keep_the_error_shape(hub_server):
+    missing = hub_server.get("/api/v1/nothing-here")
+    wrong_method = hub_server.get("/api/v1/results")
+
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["message"]
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_spooled_to_disk(hub_server):
+    import socket
+
+    # Declare a body far over any limit and send none of it: waitress must
+    # refuse at once instead of waiting to write it to a temporary file.
+    with socket.create_connection(("127.0.0.1", hub_server.port), timeout=10) as s:
+        s.sendall(
+            b"POST /api/v1/results HTTP/1.1\r\nHost: hub\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Content-Length: 400000000\r\n\r\n"
+        )
+        reply = s.recv(200)
+
+    assert reply.startswith(b"HTTP/1.1 413")

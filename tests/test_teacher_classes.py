@@ -211,3 +211,12 @@ def test_archived_classes_leave_the_tablets_and_come_back(teacher):
 
     assert "10А" not in gone
     assert "10А" in tablet_classes(teacher.hub)
+
+
+def test_a_stray_quote_spoils_only_its_own_line_of_a_class_list():
+    from hub.teacher.class_list import read_class_list
+
+    children, unusable = read_class_list('Нэр\n"Болд\nДорж\nТуяа\n'.encode())
+
+    assert [child.name for child in children] == ["Дорж", "Туяа"]
+    assert [(row.line, row.reason) for row in unusable] == [(2, "unreadable")]

@@ -338,6 +338,17 @@ def read_manifest(source: PackSource) -> tuple[dict, bytes]:
             MANIFEST_NAME, "is nested too deeply to be a manifest"
         ) from None
 
+    try:
+        json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON may escape half of a surrogate pair (\ud800) alone, which is
+        # no character at all: nothing could store or show such text.
+        raise source.error(
+            MANIFEST_NAME,
+            "holds a \\u escape of half a character (a lone surrogate such "
+            "as \\ud800); write the character itself",
+        ) from None
+
     validate_manifest(manifest, str(source.path))
     return manifest, raw
 

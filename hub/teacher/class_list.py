@@ -16,7 +16,6 @@ reason code; the rest are imported. Pure functions: safe from any thread.
 from __future__ import annotations
 
 import csv
-import io
 import unicodedata
 from dataclasses import dataclass
 
@@ -73,24 +72,19 @@ def read_class_list(data: bytes) -> tuple[list[ListedChild], list[Unusable]]:
     if not text.strip():
         raise ListRefused("empty")
 
-    rows = csv.reader(
-        io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True
-    )
-    lines = text.splitlines()
+    delimiter = _delimiter(text)
     children: list[ListedChild] = []
     unusable: list[Unusable] = []
     columns = None
 
-    while True:
+    # Line by line: no name spans two lines, and a stray quote must spoil
+    # only its own line, not swallow every child after it.
+    for line, raw in enumerate(text.splitlines(), start=1):
         try:
-            cells = next(rows)
-        except StopIteration:
-            break
+            cells = next(csv.reader([raw], delimiter=delimiter, strict=True), [])
         except csv.Error:
-            raw = lines[rows.line_num - 1] if rows.line_num <= len(lines) else ""
-            unusable.append(Unusable(rows.line_num, raw[:120], "unreadable"))
+            unusable.append(Unusable(line, raw[:120], "unreadable"))
             continue
-        line = rows.line_num
         cells = [_clean(cell) for cell in cells]
         if not any(cells):
             continue
