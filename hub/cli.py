@@ -200,8 +200,24 @@ def _settings(args):
     )
 
 
-def _open_hub(settings):
+# What any hub's data folder holds once the hub has been used at all.
+_HUB_FILES = ("hub.json", "results.sqlite3", "packs")
+
+
+def _open_hub(settings, new_ok: bool = False):
+    """Open the hub's data; only commands that set a hub up may start one.
+
+    A mistyped --data-dir must not quietly become a new, empty hub that
+    reports no results.
+    """
     from .app import Hub
+
+    data_dir = settings.data_dir
+    if not new_ok and not any((data_dir / name).exists() for name in _HUB_FILES):
+        raise CommandError(
+            f"no hub data in {data_dir.resolve()}; give the hub's folder with "
+            "--data-dir (installed hubs: /var/lib/classroom-hub)"
+        )
 
     try:
         return Hub.open(settings)
@@ -215,7 +231,7 @@ def _open_hub(settings):
 def cmd_serve(settings, args):
     from .server import HubAlreadyRunning, serve
 
-    hub = _open_hub(settings)
+    hub = _open_hub(settings, new_ok=True)
     try:
         serve(hub, ready_file=args.ready_file)
     except HubAlreadyRunning as error:
@@ -236,7 +252,7 @@ def cmd_serve(settings, args):
 def cmd_install_pack(settings, args):
     from .packs import PackError
 
-    hub = _open_hub(settings)
+    hub = _open_hub(settings, new_ok=True)
     sources = []
     for path in args.paths:
         if not path.exists():
@@ -332,7 +348,7 @@ def cmd_build_catalog(settings, args):
 def cmd_add_class(settings, args):
     from .state import StateError
 
-    hub = _open_hub(settings)
+    hub = _open_hub(settings, new_ok=True)
     try:
         group = hub.state.add_class(args.name)
     except StateError as error:
@@ -370,7 +386,7 @@ def _class_named(hub, name):
 def cmd_demo_class(settings, args):
     from .pictures import all_pictures
 
-    hub = _open_hub(settings)
+    hub = _open_hub(settings, new_ok=True)
     if hub.state.classes():
         print("classes exist already; no demo class added")
         return
@@ -400,7 +416,7 @@ def _new_password(args) -> str:
 def cmd_add_teacher(settings, args):
     from .teachers import AccountError, TeacherAccounts
 
-    hub = _open_hub(settings)
+    hub = _open_hub(settings, new_ok=True)
     try:
         teacher = TeacherAccounts(hub.state).add_teacher(args.name, _new_password(args))
     except AccountError as error:

@@ -115,7 +115,7 @@ def cmd_import_catalog(settings, args):
             f"{args.folder} has no catalog.json; to install loose "
             "packs use install-pack"
         )
-    hub = _open_hub(settings)
+    hub = _open_hub(settings, new_ok=True)
     try:
         report = import_catalog_folder(
             hub.packs, args.folder, ledger=SyncLedger(hub.state), state=hub.state

@@ -173,7 +173,7 @@ def test_a_receipt_for_another_hub_or_bundle_changes_nothing(
 
 
 def test_export_with_nothing_waiting_says_so(tmp_path, stick):
-    run_cli(tmp_path / "empty", "status")
+    run_cli(tmp_path / "empty", "add-class", "1A")
 
     answer = run_cli(tmp_path / "empty", "export-results", str(stick), check=False)
 

@@ -248,7 +248,7 @@ def test_the_month_budget_holds_across_restarts_unless_forced(
 def test_two_syncs_never_run_at_once(tmp_path):
     data_dir = tmp_path / "data"
     env = {"CLASSROOM_HUB_LRS_URL": "http://127.0.0.1:9/xAPI/"}
-    run_cli(data_dir, "status", env=env)
+    run_cli(data_dir, "add-class", "1A", env=env)
 
     with sync_lock(data_dir):
         by_hand = run_cli(data_dir, "sync", env=env, check=False)

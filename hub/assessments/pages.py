@@ -127,12 +127,10 @@ def check_view(result, open_window) -> dict:
                 ),
             }
         )
-    baseline = [
-        v for v in map(complete, (r.baseline for r in result.children)) if v is not None
-    ]
-    endline = [
-        v for v in map(complete, (r.endline for r in result.children)) if v is not None
-    ]
+
+    # The chart shows what the figures count: finished checks only.
+    baseline = [c["baseline_raw"] for c in children if c["baseline_raw"] is not None]
+    endline = [c["endline_raw"] for c in children if c["endline_raw"] is not None]
     return {
         "id": result.check.id,
         "title": pack_text(result.check.title),
