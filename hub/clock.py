@@ -268,8 +268,6 @@ class ClockWatch:
             return {}
 
 
-# XXX systemd/*.service set ProcSubset=pid and pass no HUB_BOOT_ID yet, so
-# under systemd each process uses an id of its own (asked of their owner).
 def _boot_id() -> str:
     """This boot's id: from /proc, or from systemd (``HUB_BOOT_ID=%b``).
 
@@ -277,11 +275,13 @@ def _boot_id() -> str:
     this process alone: its results are then never re-dated, rather than
     re-dated with another boot's time.
     """
+    # The same boot reads "1b2c-…" in /proc and "1b2c…" from systemd's %b;
+    # without dashes, a command run by hand and the service agree.
     try:
-        return BOOT_ID_FILE.read_text(encoding="ascii").strip()
+        return BOOT_ID_FILE.read_text(encoding="ascii").strip().replace("-", "")
     except OSError:
         pass
-    given = os.environ.get(BOOT_ID_VARIABLE, "").strip()
+    given = os.environ.get(BOOT_ID_VARIABLE, "").strip().replace("-", "")
     if given:
         return given
     return f"process-{uuid.uuid4()}"

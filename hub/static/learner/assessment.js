@@ -297,6 +297,7 @@
     ctx.stage = stage;
     ctx.run = run;
     ctx.text = t;
+    ctx.keep = function () { keep(ctx.attempt); };
     var practised = false;
 
     function next() {

@@ -57,7 +57,7 @@
       repeat: ctx.attempt.repeat
     });
     ctx.attempt.answered[step.item] = correct;
-    keep(ctx.attempt);
+    ctx.keep();
   }
 
   function examiner(label, text, language) {
