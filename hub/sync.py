@@ -42,9 +42,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# XXX systemd/classroom-hub-sync.timer still fires at 01:00 and 12:30 only and
-# runs `sync` (NOW); it should fire every 15 minutes and run `sync
-# --scheduled`, so that windows, turns and back-off apply.
+# How a sync was started: by hand (`sync`), by the timer (`sync --scheduled`,
+# which keeps windows, turns and back-off), or past the budget (`--force`).
 NOW, SCHEDULED, FORCED = "now", "scheduled", "forced"
 
 
