@@ -233,7 +233,7 @@ def restore_backup(settings, archive_path: Path, force: bool = False) -> dict:
 
 
 def _swap_in(data_dir: Path, staging: Path) -> Path | None:
-    from .state import fsync_dir
+    from .durable import fsync_dir
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     replaced = data_dir / f"replaced-{stamp}"

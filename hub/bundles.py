@@ -27,6 +27,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
+from .durable import fsync_dir, write_file_atomically
 from .result_push import LrsClient, correct_times, deliver, encode
 from .sync_ledger import SyncLedger
 from .uplink import LinkProblem, Uplink
@@ -94,7 +95,7 @@ def export_results(hub, folder: Path) -> tuple[Path, dict]:
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
         _make_durable(partial)
         os.replace(partial, final)
-        _sync_folder(folder)
+        fsync_dir(folder)
     except OSError as error:
         raise BundleError(f"cannot write {final}: {error.strerror}") from None
     finally:
@@ -322,26 +323,12 @@ def _in_bundle(results, ids, bundle: dict) -> list[str]:
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial")
     try:
-        with open(partial, "wb") as stream:
-            stream.write(data)
-        _make_durable(partial)
-        os.replace(partial, path)
-        _sync_folder(path.parent)
+        write_file_atomically(path, data)
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise BundleError(f"cannot write {path}: {error.strerror}") from None
 
 
 def _make_durable(path: Path) -> None:
     with open(path, "rb+") as stream:
         os.fsync(stream.fileno())
-
-
-def _sync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from .packs import PackError, pack_zip_from_folder, parse_version, verify_pack
-from .packs.packzip import fsync_dir
+from .durable import fsync_dir
 
 CATALOG_FORMAT = 1
 CATALOG_NAME = "catalog.json"

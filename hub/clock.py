@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .durable import write_file_atomically
+
 log = logging.getLogger(__name__)
 
 # No hub built from this source can be running before this moment, so a
@@ -256,7 +258,9 @@ class ClockWatch:
                 boots[boot_id] = boot
                 while len(boots) > KEPT_BOOTS:
                     boots.pop(next(iter(boots)))
-                _write_atomically(self.path, {"boots": boots})
+                write_file_atomically(
+                    self.path, json.dumps({"boots": boots}, indent=1).encode()
+                )
             finally:
                 os.close(descriptor)
         return boot
@@ -298,17 +302,3 @@ def span_text(seconds: float) -> str:
 
 def _ms(moment: datetime) -> int:
     return round(moment.timestamp() * 1000)
-
-
-def _write_atomically(path: Path, data: dict) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as stream:
-        json.dump(data, stream, indent=1)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
-    descriptor = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

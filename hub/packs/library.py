@@ -50,7 +50,8 @@ from .installed import (
     marker_bytes,
 )
 from .manifest import MANIFEST_NAME, PACK_ID, VERSION, PackError, parse_version
-from .packzip import PackZipWriter, fsync_dir
+from ..durable import fsync_dir
+from .packzip import PackZipWriter
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import BinaryIO
 
+from ..durable import fsync_dir
 from .archive import (
     UTF8_NAME_FLAG,
     check_members,
@@ -111,12 +112,3 @@ def pack_zip_from_folder(folder: Path, out: Path) -> None:
             for index, entry in listed_in_zip_order(manifest):
                 with archive.open(entry["path"], entry["size"]) as stream:
                     copy_member(source, index, entry, stream)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in ``path`` survive a power cut."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

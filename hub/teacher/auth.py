@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, request, session, url_for
 
-from ..state import write_file_atomically
+from ..durable import write_file_atomically
 from ..teachers import AccountError
 from . import _, bp, page, pages, the_hub
 
