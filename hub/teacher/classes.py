@@ -219,10 +219,8 @@ def import_learners(class_id: str):
     state = the_hub().state
     present = {row["name"].casefold() for row in state.learners(class_id)}
     taken = taken_pictures(class_id)
-    added, skipped = [], [(row.line, row.text, row.reason) for row in unusable]
-    # XXX One add_learner per child rewrites hub.json each time (a few
-    # seconds for 40 children on a Pi's card); a HubState.add_learners
-    # taking the whole list in one write is the proper fix.
+    skipped = [(row.line, row.text, row.reason) for row in unusable]
+    chosen = []
     for child in children:
         if child.name.casefold() in present:
             skipped.append((child.line, child.name, "already_in_class"))
@@ -237,10 +235,10 @@ def import_learners(class_id: str):
         if child.picture and picture is None:
             skipped.append((child.line, child.picture, "picture_replaced"))
         picture = picture or pictures.next_free_picture(taken)
-        learner = state.add_learner(class_id, child.name, picture)
+        chosen.append((child.name, picture))
         taken.add(picture)
         present.add(child.name.casefold())
-        added.append(learner)
+    added = state.add_learners(class_id, chosen) if chosen else []
 
     skipped.sort()
     return page(
