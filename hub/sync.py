@@ -27,7 +27,7 @@ from .pack_fetch import PullReport, pull_catalog
 from .result_push import PushReport, push_results
 from .sync_ledger import SyncLedger
 from .sync_windows import ByteMeter, backoff_s, decide, parse_windows
-from .uplink import Uplink, network_problem, new_session
+from .uplink import LinkProblem, Uplink, network_problem, new_session
 
 __all__ = [
     "PullReport",
@@ -54,6 +54,7 @@ class SyncReport:
     skipped: str | None = None
     trigger: str = NOW
     bytes_used: int = 0
+    guides_sent: int = 0
 
     @property
     def ok(self) -> bool:
@@ -74,6 +75,7 @@ class SyncReport:
             "skipped": self.skipped,
             "trigger": self.trigger,
             "bytes": self.bytes_used,
+            "guides_sent": self.guides_sent,
             "push": asdict(self.push),
             "pull": asdict(self.pull),
         }
@@ -90,6 +92,8 @@ class SyncReport:
                 f"results: {push.confirmed} confirmed by the LRS, "
                 f"{push.pending} still waiting"
             )
+        if self.guides_sent:
+            lines.append(f"teacher guides read: {self.guides_sent} sent")
         for item in push.quarantined:
             lines.append(f"  set aside {item['id']}: {item['reason']}")
         if push.problem:
@@ -148,6 +152,8 @@ def run_sync(hub, *, trigger=NOW, clock=None, session=None, rng=None) -> SyncRep
         report.push = push_results(
             hub.results, hub.state.hub_id, settings, uplink=uplink, ledger=ledger
         )
+        if report.push.ok and not report.push.skipped:
+            report.guides_sent = _push_guides(hub, uplink, report)
         report.pull = pull_catalog(
             hub.packs, settings, uplink=uplink, ledger=ledger, state=hub.state
         )
@@ -159,6 +165,20 @@ def run_sync(hub, *, trigger=NOW, clock=None, session=None, rng=None) -> SyncRep
     _remember(report, ledger, started, clock.wall(), settings, rng)
     log.info("sync finished: %s", report.summary().replace("\n", "; "))
     return report
+
+
+def _push_guides(hub, uplink, report) -> int:
+    """Teachers' guide completions follow the learners' results up."""
+    from .guide_push import push_guide_completions
+    from .teachers import TeacherAccounts
+
+    try:
+        return push_guide_completions(
+            TeacherAccounts(hub.state), hub.state.hub_id, hub.settings, uplink
+        )
+    except LinkProblem as problem:
+        report.push.problem = str(problem)
+        return 0
 
 
 def due(hub, meter: ByteMeter, ledger: SyncLedger, moment: datetime):

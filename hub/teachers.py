@@ -23,7 +23,6 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from tinydb.table import Document
 
 from .state import HubState, new_id
 
@@ -111,14 +110,6 @@ def clean_teacher_name(name: str) -> str:
     return name
 
 
-def _insert(table, record: dict) -> None:
-    # TinyDB remembers the next free document id per process; the command
-    # line may have added rows since, so the id is worked out afresh from
-    # the file while the state lock is held.
-    taken = [int(doc.doc_id) for doc in table.all()]
-    table.insert(Document(record, doc_id=max(taken, default=0) + 1))
-
-
 def _remove_where(table, keep) -> int:
     doomed = [doc.doc_id for doc in table.all() if not keep(doc)]
     if doomed:
@@ -172,7 +163,7 @@ class TeacherAccounts:
                 "password": hashed,
                 "created_at": int(time.time()),
             }
-            _insert(self._table("teachers"), record)
+            self._table("teachers").insert(record)
             self.record_event("teacher_added", name)
 
         log.info("added the teacher account %s", name)
@@ -228,8 +219,7 @@ class TeacherAccounts:
             # Expired sessions are swept here, at sign-in, rather than on a
             # timer: the card is written only when a person acts.
             _remove_where(table, lambda row: _session_alive(row, now))
-            _insert(
-                table,
+            table.insert(
                 {
                     "id": session_id,
                     "teacher_id": teacher.id,
@@ -270,8 +260,7 @@ class TeacherAccounts:
     def record_event(self, kind: str, teacher_name: str, detail: str = "") -> None:
         with self.state.locked():
             table = self._table("teacher_events")
-            _insert(
-                table,
+            table.insert(
                 {
                     "at": int(time.time()),
                     "kind": kind,
@@ -293,10 +282,7 @@ class TeacherAccounts:
     # Guides read
 
     def mark_guide_read(self, teacher: Teacher, pack_id, pack_version, guide_id):
-        # XXX Completions stay on the hub: hub.sync sends only learners'
-        # results. The proper fix is a step in hub.sync.run_sync that
-        # turns unsent rows here into xAPI "completed" statements (actor:
-        # the teacher's pseudonymous account) and sets "sent" on success.
+        # hub.guide_push sends rows with "sent" false at the next sync.
         with self.state.locked():
             table = self._table("teacher_guides")
             done = table.get(
@@ -308,8 +294,7 @@ class TeacherAccounts:
             )
             if done is not None:
                 return
-            _insert(
-                table,
+            table.insert(
                 {
                     "id": new_id("guide-read"),
                     "teacher_id": teacher.id,
@@ -319,6 +304,18 @@ class TeacherAccounts:
                     "completed_at": int(time.time()),
                     "sent": False,
                 },
+            )
+
+    def unsent_guide_completions(self) -> list[dict]:
+        with self.state.locked():
+            rows = self._table("teacher_guides").all()
+        return [dict(row) for row in rows if not row.get("sent")]
+
+    def mark_guide_completions_sent(self, completion_ids: list[str]) -> None:
+        wanted = set(completion_ids)
+        with self.state.locked():
+            self._table("teacher_guides").update(
+                {"sent": True}, lambda row: row["id"] in wanted
             )
 
     def guides_read(self, teacher: Teacher) -> dict:
