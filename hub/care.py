@@ -11,6 +11,7 @@ technician's process once and exits: expected failures raise
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -130,7 +131,10 @@ def _backup_to_file(hub, path: Path, packs: str) -> dict:
     # looks like a whole one.
     partial = path.with_name(f".{path.name}.partial")
     try:
-        with open(partial, "wb") as out:
+        # Only its owner may read it: it holds children's names and the
+        # teachers' password hashes.
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "wb") as out:
             manifest = make_backup(hub, out, packs=packs)
         partial.replace(path)
     except OSError as error:

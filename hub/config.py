@@ -39,7 +39,14 @@ REGISTRY = [
     Setting("DATA_DIR", "var/hub", "Folder for the hub's state, results and packs."),
     Setting("HOST", "0.0.0.0", "Address to listen on; 0.0.0.0 means every one."),
     Setting("PORT", 8080, "TCP port to listen on; 0 lets the system pick.", 0, 65535),
-    Setting("THREADS", 8, "Worker threads answering requests.", 1, 256),
+    Setting(
+        "THREADS",
+        40,
+        "Worker threads answering requests: one per tablet of a class, so a "
+        "class sending results at once is stored in one group commit.",
+        1,
+        256,
+    ),
     Setting(
         "CONNECTION_LIMIT", 200, "Open connections at once (tablets keep some).", 1
     ),

@@ -169,7 +169,11 @@ class _WaitingBatch:
     error: Exception | None = None
 
 
-def check_record(record, known_learner: Callable[[str], bool]) -> dict:
+def check_record(
+    record,
+    known_learner: Callable[[str], bool],
+    check_assessment: Callable[[dict], tuple[str, str] | None] | None = None,
+) -> dict:
     """Return the record with only its known fields, or raise RecordError."""
     if not isinstance(record, dict):
         raise RecordError("(record)", "must be a JSON object")
@@ -229,6 +233,8 @@ def check_record(record, known_learner: Callable[[str], bool]) -> dict:
         clean["answered_at"] = _check_time(clean["answered_at"])
 
     problem = assessment_problem(clean)
+    if problem is None and check_assessment and clean.get("attempt_id"):
+        problem = check_assessment(clean)
     if problem is not None:
         raise RecordError(*problem)
 
@@ -349,6 +355,7 @@ class ResultStore:
         records: list,
         known_learner: Callable[[str], bool],
         tablet_id: str | None = None,
+        check_assessment: Callable[[dict], tuple[str, str] | None] | None = None,
     ) -> BatchAnswer:
         """Store the good records of a batch; name each bad one.
 
@@ -359,7 +366,9 @@ class ResultStore:
         checked = []
         for index, record in enumerate(records):
             try:
-                checked.append((index, check_record(record, known_learner)))
+                checked.append(
+                    (index, check_record(record, known_learner, check_assessment))
+                )
             except RecordError as error:
                 answer.rejected.append(_rejection(index, record, error))
 

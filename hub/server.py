@@ -112,10 +112,11 @@ def serve(hub: Hub, ready_file: Path | None = None) -> None:
         expose_tracebacks=False,
         ident="classroom-hub",
         # waitress spools a body to a temporary file before the app sees
-        # it; without this cap one request could fill the SD card. The
-        # largest body the hub takes is a teacher's class list upload.
-        max_request_body_size=max(settings.RESULTS_MAX_BATCH_BYTES, MAX_FORM_BYTES)
-        + 64 * 1024,
+        # it; without this cap one request could fill the SD card. Well
+        # above the largest body the hub takes (a class list upload), so
+        # that the app, not waitress, refuses the usual mistakes: in the
+        # API's JSON shape or on a translated page.
+        max_request_body_size=4 * max(settings.RESULTS_MAX_BATCH_BYTES, MAX_FORM_BYTES),
     )
     for listener in _listening_sockets(server):
         # Accepted connections inherit it from the listening socket.

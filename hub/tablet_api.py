@@ -18,6 +18,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from . import __version__, clock
+from .assessments.windows import AssessmentWindows
 from .results import StoreFull, is_text
 from .teacher.assignments import follow_assignment
 
@@ -247,7 +248,10 @@ def post_results():
 
     try:
         answer = hub.results.add_batch(
-            batch["results"], hub.state.learner_exists, batch.get("tablet_id")
+            batch["results"],
+            hub.state.learner_exists,
+            batch.get("tablet_id"),
+            AssessmentWindows(hub.state).answer_checker(),
         )
     except StoreFull:
         log.error("results disk is full; tablets keep their answers until it is not")

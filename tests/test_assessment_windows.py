@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 
 import pytest
 
@@ -293,3 +294,32 @@ def test_an_assessment_answer_must_name_its_attempt_and_window(school):
         )
         [rejected] = answer.json()["rejected"]
         assert rejected["field"] == field, (change, rejected)
+
+
+def test_answers_that_do_not_fit_a_started_attempt_are_refused(school):
+    teacher, group = school
+    window_id = open_window(teacher, group["id"], "baseline", PACK_ID)
+    first, second = group["learners"][:2]
+    check = checks_by_id(offered(teacher.hub, group["id"]))["receptive-en"]
+    attempt = start(teacher.hub, window_id, first["id"], check["id"]).json()
+    made_up = dict(attempt, attempt_id=str(uuid.uuid4()))
+    good = answer_record(attempt, first["id"], PACK, check, "cow", "cow")
+
+    cases = [
+        (answer_record(made_up, first["id"], PACK, check, "cow", "cow"), "attempt_id"),
+        (answer_record(attempt, second["id"], PACK, check, "cow", "cow"), "attempt_id"),
+        ({**good, "id": str(uuid.uuid4()), "repeat": True}, "repeat"),
+        ({**good, "id": str(uuid.uuid4()), "pack_version": "9.9.9"}, "pack_version"),
+    ]
+    answer = teacher.hub.post(
+        "/api/v1/results", json={"results": [record for record, _ in cases] + [good]}
+    ).json()
+
+    assert [r["field"] for r in answer["rejected"]] == [f for _, f in cases]
+    assert answer["accepted"] == [good["id"]]
+
+    # An attempt begun in the window is still taken after it closes: an
+    # offline tablet sends its answers late.
+    close_window(teacher, group["id"], window_id)
+    late = answer_record(attempt, first["id"], PACK, check, "camel", "goat")
+    assert post_answers(teacher.hub, [late])["accepted"] == [late["id"]]

@@ -267,3 +267,12 @@ def test_a_hub_with_results_on_another_machine_keeps_its_id_and_says_what_to_do(
         assert "new-identity" in problem and "--moved" in problem
     finally:
         hub.close()
+
+
+def test_a_backup_file_is_readable_by_its_owner_only(hub_data, tmp_path):
+    from tests.support.hub import run_cli
+
+    target = tmp_path / "hub-backup.tar.gz"
+    run_cli(hub_data, "backup", str(target))
+
+    assert target.stat().st_mode & 0o777 == 0o600

@@ -220,3 +220,25 @@ def test_a_stray_quote_spoils_only_its_own_line_of_a_class_list():
 
     assert [child.name for child in children] == ["Дорж", "Туяа"]
     assert [(row.line, row.reason) for row in unusable] == [(2, "unreadable")]
+
+
+def test_two_teachers_adding_at_once_never_give_two_children_one_picture(teacher):
+    from concurrent.futures import ThreadPoolExecutor
+
+    class_id = teacher.create_class("4Г")
+    token = teacher.token(f"/teacher/classes/{class_id}")
+
+    def add(number):
+        answer = teacher.post(
+            f"/teacher/classes/{class_id}/learners",
+            {"name": f"Хүүхэд {number}"},
+            token=token,
+        )
+        assert answer.status_code == 200
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(add, range(16)))
+
+    learners = tablet_classes(teacher.hub)["4Г"]["learners"]
+    assert len(learners) == 16
+    assert len({learner["picture"] for learner in learners}) == 16

@@ -210,6 +210,43 @@ class AssessmentWindows:
             table.insert(attempt)
         return attempt, False
 
+    def answer_checker(self):
+        """A function judging assessment answers against the attempts made.
+
+        It returns ``(field, reason)`` for an answer whose attempt this hub
+        never started, or that does not fit it (another learner, window,
+        pack version or repeat flag), else None. Answers of a real attempt
+        are taken even after its window closed: a tablet that was offline
+        sends them late. Attempts and windows are read once per checker, so
+        make one per batch.
+        """
+        loaded = {}
+
+        def problem(answer: dict):
+            if not loaded:
+                with self.state.locked():
+                    loaded["attempts"] = {
+                        row["id"]: dict(row) for row in self.state.table(ATTEMPTS)
+                    }
+                    loaded["windows"] = {
+                        row["id"]: dict(row) for row in self.state.table(WINDOWS)
+                    }
+            attempt = loaded["attempts"].get(answer["attempt_id"])
+            if attempt is None:
+                return "attempt_id", "is not an attempt this hub started"
+            if attempt["learner_id"] != answer["learner_id"]:
+                return "attempt_id", "belongs to another learner"
+            if attempt["window_id"] != answer["window_id"]:
+                return "window_id", "is not the window of this attempt"
+            if attempt["repeat"] != answer["repeat"]:
+                return "repeat", "does not match the attempt"
+            window = loaded["windows"].get(attempt["window_id"])
+            if window is not None and window["pack_version"] != answer["pack_version"]:
+                return "pack_version", "is not the version this window uses"
+            return None
+
+        return problem
+
     # Repeats
 
     def allow_repeat(self, window_id, learner_id, check_id, by) -> None:

@@ -141,6 +141,9 @@ def _safe_next(target: str | None) -> str:
     # Only a path on this hub's teacher pages, never another site.
     if not target:
         return url_for("teacher.glance")
+    # A control character would end up in the Location header.
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return url_for("teacher.glance")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/teacher/"):
         return url_for("teacher.glance")

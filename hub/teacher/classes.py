@@ -177,11 +177,13 @@ def add_learner(class_id: str):
     group, missing = _class_or_404(class_id)
     if missing:
         return missing
-    picture = pictures.next_free_picture(taken_pictures(class_id))
+    state = the_hub().state
     try:
-        learner = the_hub().state.add_learner(
-            class_id, request.form.get("name", ""), picture
-        )
+        # Choosing a free picture and taking it is one step: two teachers
+        # adding at once must not give two children the same picture.
+        with state.locked():
+            picture = pictures.next_free_picture(taken_pictures(class_id))
+            learner = state.add_learner(class_id, request.form.get("name", ""), picture)
     except StateError:
         flash(_("Give a name of 1 to 80 characters."))
     else:
@@ -217,10 +219,26 @@ def import_learners(class_id: str):
         )
 
     state = the_hub().state
+    # Choosing free pictures and taking them is one step under the lock.
+    with state.locked():
+        added, skipped = _add_children(state, class_id, children)
+    skipped.extend((row.line, row.text, row.reason) for row in unusable)
+
+    skipped.sort()
+    return page(
+        "import_report.html",
+        group=group,
+        added=added,
+        skipped=skipped,
+        refused=None,
+    )
+
+
+def _add_children(state, class_id: str, children) -> tuple[list, list]:
+    """Add the listed children a class lacks, each with a free picture."""
     present = {row["name"].casefold() for row in state.learners(class_id)}
     taken = taken_pictures(class_id)
-    skipped = [(row.line, row.text, row.reason) for row in unusable]
-    chosen = []
+    skipped, chosen = [], []
     for child in children:
         if child.name.casefold() in present:
             skipped.append((child.line, child.name, "already_in_class"))
@@ -239,15 +257,7 @@ def import_learners(class_id: str):
         taken.add(picture)
         present.add(child.name.casefold())
     added = state.add_learners(class_id, chosen) if chosen else []
-
-    skipped.sort()
-    return page(
-        "import_report.html",
-        group=group,
-        added=added,
-        skipped=skipped,
-        refused=None,
-    )
+    return added, skipped
 
 
 @bp.route("/learners/<learner_id>/edit", methods=["GET", "POST"])
