@@ -267,12 +267,11 @@ def state_file(data_dir: Path) -> Finding:
 def listening(hub, timeout_s: float) -> Finding:
     import requests
 
-    from .server import hub_running
+    from .server import hub_running, running_address
 
-    port = hub.settings.PORT
-    host = (
-        "127.0.0.1" if hub.settings.HOST in ("0.0.0.0", "", "::") else hub.settings.HOST
-    )
+    # A hub started with --port listens elsewhere than the settings say.
+    host, port = running_address(hub.data_dir) or (hub.settings.HOST, hub.settings.PORT)
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
     try:
         answer = requests.get(f"http://{host}:{port}/api/v1/info", timeout=timeout_s)
         info = answer.json()

@@ -71,6 +71,7 @@ def claim_data_dir(data_dir: Path) -> int:
     fd = os.open(Path(data_dir) / "server.lock", os.O_RDWR | os.O_CREAT, 0o640)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.ftruncate(fd, 0)
     except BlockingIOError:
         os.close(fd)
         raise HubAlreadyRunning(
@@ -78,6 +79,17 @@ def claim_data_dir(data_dir: Path) -> int:
             "(sudo systemctl stop classroom-hub)"
         ) from None
     return fd
+
+
+def running_address(data_dir: Path) -> tuple[str, int] | None:
+    """(host, port) the running hub on ``data_dir`` listens on, if any."""
+    if not hub_running(data_dir):
+        return None
+    try:
+        noted = json.loads((Path(data_dir) / "server.lock").read_text())
+        return noted["host"], int(noted["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def hub_running(data_dir: Path) -> bool:
@@ -123,6 +135,8 @@ def serve(hub: Hub, ready_file: Path | None = None) -> None:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
     logging.getLogger("waitress.queue").addFilter(_Sometimes(QUEUE_WARNING_EVERY_S))
     port = server.effective_port
+    # The lock file also says where this hub listens, for `doctor`.
+    os.pwrite(claim, json.dumps({"host": settings.HOST, "port": int(port)}).encode(), 0)
 
     hub_id = hub.state.hub_id
     log.info("Classroom Hub %s (%s) listening on %s:%s", __version__, hub_id,
