@@ -22,6 +22,7 @@ import os
 import secrets
 import threading
 import time
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -56,7 +57,9 @@ class AtomicJSONStorage(Storage):
                 # An empty file is what a power cut leaves on some cards.
                 return json.loads(text)
             except ValueError:
-                broken = candidate.with_name(f"{candidate.name}.broken-{int(time.time())}")
+                broken = candidate.with_name(
+                    f"{candidate.name}.broken-{int(time.time())}"
+                )
                 os.replace(candidate, broken)
                 log.error(
                     "state file %s was damaged; kept it as %s and fell back "
@@ -238,7 +241,8 @@ class HubState:
 
     def learners(self, class_id: str, include_archived: bool = False) -> list[dict]:
         with self._lock:
-            rows = [dict(r) for r in self._learners.search(Query().class_id == class_id)]
+            found = self._learners.search(Query().class_id == class_id)
+            rows = [dict(row) for row in found]
         rows = [row for row in rows if include_archived or not row["archived"]]
         return sorted(rows, key=lambda row: row["name"])
 
@@ -263,7 +267,14 @@ class HubState:
 
 
 def _clean_name(name: str, what: str) -> str:
-    name = " ".join(str(name).split())
+    # Control and format characters (NUL, right-to-left overrides, zero-width
+    # spaces) show as nothing or turn text around; no name needs them.
+    name = "".join(
+        char
+        for char in str(name)
+        if unicodedata.category(char) not in ("Cc", "Cf") or char in "\t\n"
+    )
+    name = " ".join(name.split())
     if not name:
         raise StateError(f"the {what} is empty; give it at least one letter")
     if len(name) > 80:

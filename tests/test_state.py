@@ -92,3 +92,15 @@ def test_a_class_list_is_added_in_one_write_with_distinct_ids(tmp_path):
 
     assert len({learner["id"] for learner in added}) == 2
     assert [row["name"] for row in state.learners(group["id"])] == ["Болд", "Номин"]
+
+
+def test_invisible_and_control_characters_are_taken_out_of_names(tmp_path):
+    state = HubState(tmp_path / "hub.json")
+    group = state.add_class("1\u202eA\x00")
+
+    with pytest.raises(StateError, match="empty"):
+        state.add_learner(group["id"], "\u200b\u200b", "bus")
+    learner = state.add_learner(group["id"], "Но\u200bмин\x07", "bus")
+
+    assert group["name"] == "1A"
+    assert learner["name"] == "Номин"
