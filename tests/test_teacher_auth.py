@@ -213,3 +213,16 @@ def test_sessions_expire(short_session_hub):
     time.sleep(2.5)
 
     assert not visitor.signed_in()
+
+
+def test_guessing_the_current_password_on_the_account_page_locks_out(teacher):
+    answers = [
+        teacher.post(
+            "/teacher/teachers",
+            {"action": "password", "current": f"guess-{n}", "password": "x" * 12},
+            page="/teacher/teachers",
+        ).status_code
+        for n in range(5)
+    ]
+
+    assert answers == [400, 400, 400, 400, 429]

@@ -289,10 +289,20 @@ def teachers():
     if request.method == "POST":
         try:
             if request.form.get("action") == "password":
+                # Guessing the current password here counts as guessing at
+                # sign-in: an open session left on a shared laptop must not
+                # allow endless tries.
+                guard, address = pages().guard, _client_address()
+                wait_s = guard.attempt(address)
+                if wait_s:
+                    return _locked_out(wait_s)
                 if not accounts.check_sign_in(
                     g.teacher.name, request.form.get("current", "")
                 ):
+                    if guard.wait_s(address):
+                        return _locked_out(guard.wait_s(address))
                     raise AccountError("password_wrong", "current password wrong")
+                guard.succeeded(address)
                 accounts.reset_password(
                     g.teacher.name, request.form.get("password", ""), by="page"
                 )
