@@ -286,6 +286,13 @@ def import_receipt(hub, path: Path) -> dict:
             "(checksum differs); nothing changed"
         )
 
+    if not isinstance(receipt.get("confirmed"), list) or not isinstance(
+        receipt.get("refused") or [], list
+    ):
+        raise BundleError(
+            f"{path} is damaged: its lists of confirmed and refused results "
+            "are not lists; copy it again; nothing changed"
+        )
     confirmed = _in_bundle(hub.results, receipt.get("confirmed"), bundle)
     refusals = {
         item["id"]: item["reason"]
