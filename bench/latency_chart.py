@@ -39,8 +39,7 @@ def points(report: dict, server: str, key: str) -> list[tuple[int, float]]:
 
 
 def chart(report: dict) -> str:
-    lines = {(server, key): points(report, server, key)
-             for server, key, _, _ in SERIES}
+    lines = {(server, key): points(report, server, key) for server, key, _, _ in SERIES}
     sizes = sorted({size for found in lines.values() for size, _ in found})
     values = [value for found in lines.values() for _, value in found]
     if not sizes or not values:
@@ -57,33 +56,48 @@ def chart(report: dict) -> str:
 
     def y(value):
         share = (math.log10(value) - math.log10(low)) / (
-            math.log10(high) - math.log10(low))
+            math.log10(high) - math.log10(low)
+        )
         return TOP + plot_h * (1 - share)
 
     out = [
-        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" '
-         f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-         'font-family="sans-serif" font-size="12">'),
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" '
+            f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            'font-family="sans-serif" font-size="12">'
+        ),
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        (f'<text x="{LEFT}" y="22" font-size="14" font-weight="bold">'
-         "Latency of API calls and pages against tablets in the class</text>"),
+        (
+            f'<text x="{LEFT}" y="22" font-size="14" font-weight="bold">'
+            "Latency of API calls and pages against tablets in the class</text>"
+        ),
     ]
 
     # Grid: one line per power of ten, one column per class size.
     decade = low
     while decade <= high:
-        out.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(decade):.1f}" '
-                   f'y2="{y(decade):.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{LEFT - 8}" y="{y(decade) + 4:.1f}" '
-                   f'text-anchor="end">{decade:g} ms</text>')
+        out.append(
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(decade):.1f}" '
+            f'y2="{y(decade):.1f}" stroke="#ddd"/>'
+        )
+        out.append(
+            f'<text x="{LEFT - 8}" y="{y(decade) + 4:.1f}" '
+            f'text-anchor="end">{decade:g} ms</text>'
+        )
         decade *= 10
     for size in sizes:
-        out.append(f'<line x1="{x(size):.1f}" x2="{x(size):.1f}" y1="{TOP}" '
-                   f'y2="{TOP + plot_h}" stroke="#eee"/>')
-        out.append(f'<text x="{x(size):.1f}" y="{TOP + plot_h + 18}" '
-                   f'text-anchor="middle">{size}</text>')
-    out.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h + 36}" '
-               'text-anchor="middle">tablets</text>')
+        out.append(
+            f'<line x1="{x(size):.1f}" x2="{x(size):.1f}" y1="{TOP}" '
+            f'y2="{TOP + plot_h}" stroke="#eee"/>'
+        )
+        out.append(
+            f'<text x="{x(size):.1f}" y="{TOP + plot_h + 18}" '
+            f'text-anchor="middle">{size}</text>'
+        )
+    out.append(
+        f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h + 36}" '
+        'text-anchor="middle">tablets</text>'
+    )
 
     for row, (server, key, colour, dash) in enumerate(SERIES):
         found = lines[(server, key)]
@@ -91,22 +105,32 @@ def chart(report: dict) -> str:
             continue
         path = " ".join(f"{x(size):.1f},{y(value):.1f}" for size, value in found)
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
-                   f'stroke-width="2"{dashes}/>')
+        out.append(
+            f'<polyline points="{path}" fill="none" stroke="{colour}" '
+            f'stroke-width="2"{dashes}/>'
+        )
         for size, value in found:
-            out.append(f'<circle cx="{x(size):.1f}" cy="{y(value):.1f}" r="3" '
-                       f'fill="{colour}"><title>{escape(NAMES[server])} '
-                       f'{key[:3]} at {size} tablets: {value} ms</title></circle>')
+            out.append(
+                f'<circle cx="{x(size):.1f}" cy="{y(value):.1f}" r="3" '
+                f'fill="{colour}"><title>{escape(NAMES[server])} '
+                f"{key[:3]} at {size} tablets: {value} ms</title></circle>"
+            )
         legend_y = TOP + 16 + row * 20
-        out.append(f'<line x1="{WIDTH - RIGHT + 12}" x2="{WIDTH - RIGHT + 40}" '
-                   f'y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{colour}" '
-                   f'stroke-width="2"{dashes}/>')
-        out.append(f'<text x="{WIDTH - RIGHT + 46}" y="{legend_y}">'
-                   f"{escape(NAMES[server])} {key[:3]}</text>")
+        out.append(
+            f'<line x1="{WIDTH - RIGHT + 12}" x2="{WIDTH - RIGHT + 40}" '
+            f'y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{colour}" '
+            f'stroke-width="2"{dashes}/>'
+        )
+        out.append(
+            f'<text x="{WIDTH - RIGHT + 46}" y="{legend_y}">'
+            f"{escape(NAMES[server])} {key[:3]}</text>"
+        )
 
     note = f"{report.get('date', '')}, commit {report.get('commit', '')}"
-    out.append(f'<text x="{WIDTH - 10}" y="{HEIGHT - 10}" text-anchor="end" '
-               f'font-size="10" fill="#555">{escape(note)}</text>')
+    out.append(
+        f'<text x="{WIDTH - 10}" y="{HEIGHT - 10}" text-anchor="end" '
+        f'font-size="10" fill="#555">{escape(note)}</text>'
+    )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

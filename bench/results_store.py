@@ -87,9 +87,23 @@ def time_batches(store, learners, batches: int, state: dict) -> dict:
 def idle_rss_mb(data_dir: Path) -> float:
     ready = data_dir.parent / "ready.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "hub", "serve", "--data-dir", str(data_dir),
-         "--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "hub",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while not ready.exists() or not ready.read_text():
@@ -98,7 +112,9 @@ def idle_rss_mb(data_dir: Path) -> float:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/info").read()
         time.sleep(2)
         status = Path(f"/proc/{process.pid}/status").read_text()
-        kb = next(int(l.split()[1]) for l in status.splitlines() if l.startswith("VmRSS"))
+        kb = next(
+            int(l.split()[1]) for l in status.splitlines() if l.startswith("VmRSS")
+        )
         return round(kb / 1024, 1)
     finally:
         process.terminate()
@@ -139,11 +155,15 @@ def main() -> None:
         return
     print("stored before | batch p50 ms | batch p95 ms | per result ms | results/s")
     for row in levels:
-        print(f"{row['stored_before']:>13,} | {row['batch_p50_ms']:>12} | "
-              f"{row['batch_p95_ms']:>12} | {row['per_result_ms']:>13} | "
-              f"{row['results_per_s']:>9}")
-    print(f"cost at {levels[-1]['stored_before']:,} / at 1,000: "
-          f"{report['ratio_last_to_first']}x")
+        print(
+            f"{row['stored_before']:>13,} | {row['batch_p50_ms']:>12} | "
+            f"{row['batch_p95_ms']:>12} | {row['per_result_ms']:>13} | "
+            f"{row['results_per_s']:>9}"
+        )
+    print(
+        f"cost at {levels[-1]['stored_before']:,} / at 1,000: "
+        f"{report['ratio_last_to_first']}x"
+    )
     print(f"database: {report['database_mb']} MB; idle server RSS: {rss} MB")
 
 

@@ -60,6 +60,7 @@ class Hub:
 def create_app(settings: Settings, hub: Hub | None = None) -> Flask:
     """Build the web application for a hub (opened from settings if not given)."""
     from . import learner_page, tablet_api, teacher
+
     # The checks' views join the tablet API's and the teacher pages'
     # blueprints, so they must be imported before those are registered.
     from .assessments import api, pages  # noqa: F401

@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
         "when it exists)",
     )
     common.add_argument(
-        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
         help="log more",
     )
 
@@ -98,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name, func, help_text, aliases=()):
         sub = commands.add_parser(
-            name, help=help_text, description=help_text, parents=[common],
+            name,
+            help=help_text,
+            description=help_text,
+            parents=[common],
             aliases=list(aliases),
         )
         sub.set_defaults(command=func)
@@ -125,13 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync = command("sync", cmd_sync, "send results to the LRS and fetch new packs now")
     sync.add_argument("--json", action="store_true", help="print the report as JSON")
     sync.add_argument(
-        "--scheduled", action="store_true",
+        "--scheduled",
+        action="store_true",
         help="only if due: in a window, at this hub's turn, not backing off "
         "(what the timer runs)",
     )
-    sync.add_argument(
-        "--force", action="store_true", help="go on past the byte budget"
-    )
+    sync.add_argument("--force", action="store_true", help="go on past the byte budget")
 
     catalog = command(
         "build-catalog",
@@ -223,8 +228,7 @@ def _open_hub(settings, new_ok: bool = False):
         return Hub.open(settings)
     except OSError as error:
         raise CommandError(
-            f"cannot open the data folder {settings.data_dir}: "
-            f"{_disk_problem(error)}"
+            f"cannot open the data folder {settings.data_dir}: {_disk_problem(error)}"
         ) from None
 
 

@@ -275,7 +275,9 @@ def read_config_file(path: Path) -> dict:
         if not sep:
             raise ConfigError(f"{where}: expected KEY = value, got {line!r}")
         if name not in _BY_NAME:
-            log.warning("%s: unknown setting %s; ignored (see docs/config.md)", where, name)
+            log.warning(
+                "%s: unknown setting %s; ignored (see docs/config.md)", where, name
+            )
             continue
         values[name] = _convert(name, raw.strip(), where)
 
@@ -292,8 +294,16 @@ def _convert(name: str, raw, where: str):
         return raw
 
     if setting.kind is bool:
-        words = {"yes": True, "true": True, "on": True, "1": True,
-                 "no": False, "false": False, "off": False, "0": False}
+        words = {
+            "yes": True,
+            "true": True,
+            "on": True,
+            "1": True,
+            "no": False,
+            "false": False,
+            "off": False,
+            "0": False,
+        }
         value = words.get(raw.strip().lower())
         if value is None:
             raise ConfigError(f"{where}: {name} must be yes or no, got {raw!r}")

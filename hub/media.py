@@ -24,7 +24,9 @@ from urllib.parse import quote, unquote
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Pack files come from outside the school; an SVG may hold a script. Served
 # as a sandboxed document, it cannot run in the hub's origin.
-PACK_FILE_POLICY = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+PACK_FILE_POLICY = (
+    "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+)
 _BLOCK = 256 * 1024
 # A class asks for the same pictures and sounds forty times within a second.
 # Files up to SMALL_FILE_BYTES are answered from memory, up to KEPT_BYTES_MAX
@@ -34,7 +36,9 @@ _BLOCK = 256 * 1024
 SMALL_FILE_BYTES = 64 * 1024
 KEPT_BYTES_MAX = 8 * 1024 * 1024
 LOOKUP_KEPT_S = 1.0
-_PACK_PATH = re.compile(r"^/packs/([a-z0-9][a-z0-9-]{1,63})/(\d+\.\d+\.\d+)(/.+|\.zip)$")
+_PACK_PATH = re.compile(
+    r"^/packs/([a-z0-9][a-z0-9-]{1,63})/(\d+\.\d+\.\d+)(/.+|\.zip)$"
+)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -102,11 +106,14 @@ def serve_file(environ, start_response, served: ServedFile):
     if served.policy:
         headers.append(("Content-Security-Policy", served.policy))
     if served.download_name:
-        headers.append(("Content-Disposition", content_disposition(served.download_name)))
+        headers.append(
+            ("Content-Disposition", content_disposition(served.download_name))
+        )
 
     if method not in ("GET", "HEAD"):
-        start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"),
-                                                  ("Content-Length", "0")])
+        start_response(
+            "405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")]
+        )
         return [b""]
 
     if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), served.etag):

@@ -76,8 +76,9 @@ FIELDS = (
     "answered_at",
     "tablet_seq",
 )
-_OPTIONAL = frozenset({"language", "response", "correct", "reaction_ms",
-                       "answered_at", "tablet_seq"})
+_OPTIONAL = frozenset(
+    {"language", "response", "correct", "reaction_ms", "answered_at", "tablet_seq"}
+)
 # A baseline or endline answer's attempt, window and flags, last; practice
 # answers leave them null (hub.assessments.records).
 FIELDS += ASSESSMENT_FIELDS
@@ -413,7 +414,7 @@ class ResultStore:
                     else:
                         batch.answer.rejected.append(_rejection(index, clean, error))
             conn.execute("COMMIT")
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - raised again in every thread
             if isinstance(error, sqlite3.OperationalError) and "full" in str(error):
                 error = StoreFull(str(error))
             # Set before the rollback, which may fail too: no batch of a
@@ -433,8 +434,14 @@ class ResultStore:
             f" clock_trusted, boot_id, boot_ms)"
             f" VALUES ({', '.join('?' * (len(FIELDS) + 5))})"
             " ON CONFLICT (id) DO NOTHING",
-            [*values, tablet_id, receipt.text, int(receipt.trusted),
-             receipt.boot_id, receipt.boot_ms],
+            [
+                *values,
+                tablet_id,
+                receipt.text,
+                int(receipt.trusted),
+                receipt.boot_id,
+                receipt.boot_ms,
+            ],
         )
         if cursor.rowcount == 1:
             return None
@@ -455,8 +462,9 @@ class ResultStore:
         )
         return [_stored(row) for row in rows]
 
-    def correct_received_times(self, boot_id: str, true_epoch_ms: int,
-                               after_seq: int) -> int:
+    def correct_received_times(
+        self, boot_id: str, true_epoch_ms: int, after_seq: int
+    ) -> int:
         """Give pending results of a boot the true time they arrived.
 
         ``true_epoch_ms`` is when that boot began by a trusted clock. Only
@@ -474,8 +482,10 @@ class ResultStore:
             ).fetchall()
             conn.executemany(
                 "UPDATE results SET received_at_corrected = ? WHERE seq = ?",
-                [(_time_text(true_epoch_ms + row["boot_ms"]), row["seq"])
-                 for row in rows],
+                [
+                    (_time_text(true_epoch_ms + row["boot_ms"]), row["seq"])
+                    for row in rows
+                ],
             )
             conn.execute("COMMIT")
         return len(rows)
@@ -611,7 +621,7 @@ def _again(error: Exception) -> Exception:
     """
     try:
         return type(error)(*error.args)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a type that cannot be rebuilt from args
         return RuntimeError(f"the results commit failed: {error!r}")
 
 

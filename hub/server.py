@@ -139,8 +139,13 @@ def serve(hub: Hub, ready_file: Path | None = None) -> None:
     os.pwrite(claim, json.dumps({"host": settings.HOST, "port": int(port)}).encode(), 0)
 
     hub_id = hub.state.hub_id
-    log.info("Classroom Hub %s (%s) listening on %s:%s", __version__, hub_id,
-             settings.HOST, port)
+    log.info(
+        "Classroom Hub %s (%s) listening on %s:%s",
+        __version__,
+        hub_id,
+        settings.HOST,
+        port,
+    )
     for address in tablet_addresses(settings.HOST):
         host = f"[{address}]" if ":" in address else address
         print(f"Learners open:  http://{host}:{port}/", flush=True)
@@ -184,8 +189,11 @@ def _listening_sockets(server) -> list[socket.socket]:
     """The sockets waitress listens on: one, or one per address."""
     if hasattr(server, "socket"):
         return [server.socket]
-    return [channel.socket for channel in server.map.values()
-            if hasattr(channel, "effective_port")]
+    return [
+        channel.socket
+        for channel in server.map.values()
+        if hasattr(channel, "effective_port")
+    ]
 
 
 def _healthy(hub: Hub) -> bool:

@@ -21,6 +21,7 @@ import hmac
 import logging
 import secrets
 import time
+from functools import cache
 from dataclasses import dataclass
 
 
@@ -80,9 +81,12 @@ def password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), expected)
 
 
-# Compared against when a name is unknown, so that a wrong name costs as
-# long as a wrong password and timing does not tell which names exist.
-_DUMMY_HASH = hash_password(secrets.token_hex(8))
+@cache
+def _dummy_hash() -> str:
+    """Compared against when a name is unknown, so that a wrong name costs as
+    long as a wrong password and timing does not tell which names exist.
+    Made on first use, not at import: it would slow every start."""
+    return hash_password(secrets.token_hex(8))
 
 
 def check_password_rules(password: str) -> None:
@@ -201,7 +205,7 @@ class TeacherAccounts:
         with self.state.locked():
             row = self._row_named(name)
         if row is None:
-            password_matches(password, _DUMMY_HASH)
+            password_matches(password, _dummy_hash())
             return None
         if not password_matches(password, row["password"]):
             return None

@@ -18,16 +18,33 @@ BENCH = ROOT / "bench" / "classroom"
 
 
 def run_load(*args: str) -> dict:
-    done = subprocess.run([sys.executable, str(BENCH), *args], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [sys.executable, str(BENCH), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def test_five_tablets_store_every_answer_once_without_a_failed_request(hub_server):
-    report = run_load("tablets", "--url", hub_server.base_url, "--tablets", "5",
-                      "--seconds", "4", "--think-s", "0.2,0.6", "--ramp-s", "0.2",
-                      "--ids")
+    report = run_load(
+        "tablets",
+        "--url",
+        hub_server.base_url,
+        "--tablets",
+        "5",
+        "--seconds",
+        "4",
+        "--think-s",
+        "0.2,0.6",
+        "--ramp-s",
+        "0.2",
+        "--ids",
+    )
 
     assert report["groups"]["api_and_pages"]["errors"] == 0, report["error_samples"]
     assert report["groups"]["media"]["errors"] == 0, report["error_samples"]
@@ -44,8 +61,18 @@ def test_five_tablets_store_every_answer_once_without_a_failed_request(hub_serve
 
 
 def test_a_burst_of_batches_is_stored_exactly_once(hub_server):
-    report = run_load("burst", "--url", hub_server.base_url, "--tablets", "5",
-                      "--batch", "10", "--rounds", "3", "--ids")
+    report = run_load(
+        "burst",
+        "--url",
+        hub_server.base_url,
+        "--tablets",
+        "5",
+        "--batch",
+        "10",
+        "--rounds",
+        "3",
+        "--ids",
+    )
 
     assert report["errors"] == 0, report["error_samples"]
     assert report["results_accepted"] == 5 * 10 * 3

@@ -12,9 +12,7 @@ from hub.teachers import TeacherAccounts
 from hub.xapi import validate_statement
 
 
-def test_a_guide_read_by_a_teacher_reaches_the_lrs_once_without_her_name(
-    lrs, tmp_path
-):
+def test_a_guide_read_by_a_teacher_reaches_the_lrs_once_without_her_name(lrs, tmp_path):
     settings = load_settings(
         environ={},
         DATA_DIR=str(tmp_path / "data"),

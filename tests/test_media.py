@@ -121,7 +121,8 @@ def test_head_gives_headers_without_a_body(hub_server, audio):
 
 def test_pictures_and_manifests_have_their_own_types(hub_server):
     pack = next(
-        p for p in hub_server.get("/api/v1/packs").json()["packs"]
+        p
+        for p in hub_server.get("/api/v1/packs").json()["packs"]
         if p["kind"] == "lessons"
     )
     manifest_answer = hub_server.get(pack["manifest_url"])
@@ -137,7 +138,8 @@ def test_pictures_and_manifests_have_their_own_types(hub_server):
 
 def test_the_whole_pack_downloads_as_one_zip_that_resumes(hub_server):
     pack = next(
-        p for p in hub_server.get("/api/v1/packs").json()["packs"]
+        p
+        for p in hub_server.get("/api/v1/packs").json()["packs"]
         if p["kind"] == "lessons"
     )
 

@@ -214,7 +214,11 @@ def test_names_with_a_final_newline_and_loose_times_are_refused(
 
     assert answer["accepted"] == []
     assert [r["field"] for r in answer["rejected"]] == [
-        "item", "language", "answered_at", "answered_at", "answered_at"
+        "item",
+        "language",
+        "answered_at",
+        "answered_at",
+        "answered_at",
     ]
 
 

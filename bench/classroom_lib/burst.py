@@ -20,8 +20,14 @@ from datetime import UTC, datetime
 from .client import Connection, Recorder
 
 
-def run_burst(base_url: str, plan: dict, tablets: int = 40, batch: int = 10,
-              rounds: int = 20, pause_s: float = 0.5) -> dict:
+def run_burst(
+    base_url: str,
+    plan: dict,
+    tablets: int = 40,
+    batch: int = 10,
+    rounds: int = 20,
+    pause_s: float = 0.5,
+) -> dict:
     cpu_before = _cpu_seconds()
     barrier = threading.Barrier(tablets + 1, timeout=120)
     recorders = [Recorder() for _ in range(tablets)]
@@ -34,13 +40,17 @@ def run_burst(base_url: str, plan: dict, tablets: int = 40, batch: int = 10,
         learner = plan["learners"][number % len(plan["learners"])]
         try:
             for round_number in range(rounds):
-                records = [_record(learner, lesson, activity, round_number * batch + i)
-                           for i in range(batch)]
-                body = json.dumps({"tablet_id": f"t-burst-{number}",
-                                   "results": records}).encode()
+                records = [
+                    _record(learner, lesson, activity, round_number * batch + i)
+                    for i in range(batch)
+                ]
+                body = json.dumps(
+                    {"tablet_id": f"t-burst-{number}", "results": records}
+                ).encode()
                 barrier.wait()
-                answer = conn.fetch("results_burst", plan["results"], method="POST",
-                                    body=body)
+                answer = conn.fetch(
+                    "results_burst", plan["results"], method="POST", body=body
+                )
                 if answer is not None:
                     accepted[number].extend(json.loads(answer[2])["accepted"])
                 barrier.wait()
@@ -49,8 +59,9 @@ def run_burst(base_url: str, plan: dict, tablets: int = 40, batch: int = 10,
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=tablet, args=(n,), daemon=True)
-               for n in range(tablets)]
+    threads = [
+        threading.Thread(target=tablet, args=(n,), daemon=True) for n in range(tablets)
+    ]
     for thread in threads:
         thread.start()
     round_seconds = []
@@ -83,7 +94,8 @@ def run_burst(base_url: str, plan: dict, tablets: int = 40, batch: int = 10,
         "results_accepted": len(ids),
         "results_per_s": round(len(ids) / busy) if busy else 0,
         "round_p50_ms": round(sorted(round_seconds)[len(round_seconds) // 2] * 1000, 1)
-        if round_seconds else 0,
+        if round_seconds
+        else 0,
         "generator_cpu_s": round(_cpu_seconds() - cpu_before, 2),
         "accepted_ids": ids,
     }

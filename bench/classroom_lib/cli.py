@@ -27,10 +27,19 @@ LOAD_COMMANDS = ("plan", "tablets", "streams", "burst", "first-answer")
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in LOAD_COMMANDS + ("-h", "--help"):
+    if (
+        argv[:1] == ["run"]
+        or not argv
+        or argv[0]
+        not in LOAD_COMMANDS
+        + (
+            "-h",
+            "--help",
+        )
+    ):
         from .run import main as run_main
 
-        return run_main(argv)
+        return run_main(argv[1:] if argv[:1] == ["run"] else argv)
 
     args = _parser().parse_args(argv)
     try:
@@ -60,8 +69,11 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.set_defaults(command=func)
         sub.add_argument("--url", required=True, help="server base URL on loopback")
-        sub.add_argument("--plan", type=Path, help="plan JSON (default: read "
-                         "it from the hub at --url)")
+        sub.add_argument(
+            "--plan",
+            type=Path,
+            help="plan JSON (default: read it from the hub at --url)",
+        )
         sub.add_argument("--out", type=Path, help="write the JSON here")
         return sub
 
@@ -71,22 +83,33 @@ def _parser() -> argparse.ArgumentParser:
     tablets.add_argument("--tablets", type=int, default=40)
     tablets.add_argument("--seconds", type=float, default=60)
     tablets.add_argument("--video-tablets", type=int, default=0)
-    tablets.add_argument("--video-rate", type=int, default=200_000,
-                         help="bytes per second a video tablet reads")
-    tablets.add_argument("--think-s", default="3,9",
-                         help="a child's time per answer, from,to seconds")
-    tablets.add_argument("--ramp-s", type=float, default=1.0,
-                         help="seconds over which the class opens the page")
-    tablets.add_argument("--ids", action="store_true",
-                         help="include every accepted result id")
+    tablets.add_argument(
+        "--video-rate",
+        type=int,
+        default=200_000,
+        help="bytes per second a video tablet reads",
+    )
+    tablets.add_argument(
+        "--think-s", default="3,9", help="a child's time per answer, from,to seconds"
+    )
+    tablets.add_argument(
+        "--ramp-s",
+        type=float,
+        default=1.0,
+        help="seconds over which the class opens the page",
+    )
+    tablets.add_argument(
+        "--ids", action="store_true", help="include every accepted result id"
+    )
 
     streams = command("streams", _streams, "videos played while others poll")
     streams.add_argument("--streams", type=int, default=6)
     streams.add_argument("--pollers", type=int, default=10)
     streams.add_argument("--seconds", type=float, default=60)
     streams.add_argument("--rate", type=int, default=200_000)
-    streams.add_argument("--api", help="path the pollers call (default: the "
-                         "plan's class list)")
+    streams.add_argument(
+        "--api", help="path the pollers call (default: the plan's class list)"
+    )
 
     burst = command("burst", _burst, "every tablet posts a batch at once")
     burst.add_argument("--tablets", type=int, default=40)
@@ -94,8 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     burst.add_argument("--rounds", type=int, default=20)
     burst.add_argument("--ids", action="store_true")
 
-    first = command("first-answer", _first_answer,
-                    "wait for the first 2xx answer at --url; print its time")
+    first = command(
+        "first-answer",
+        _first_answer,
+        "wait for the first 2xx answer at --url; print its time",
+    )
     first.add_argument("--timeout", type=float, default=120)
     return parser
 
@@ -112,9 +138,16 @@ def _plan(args) -> dict:
 
 def _tablets(args) -> dict:
     low, high = (float(part) for part in args.think_s.split(","))
-    report = run_class(args.url, _load_plan(args), args.tablets, args.seconds,
-                       video_tablets=args.video_tablets, video_rate=args.video_rate,
-                       think_s=(low, high), ramp_s=args.ramp_s)
+    report = run_class(
+        args.url,
+        _load_plan(args),
+        args.tablets,
+        args.seconds,
+        video_tablets=args.video_tablets,
+        video_rate=args.video_rate,
+        think_s=(low, high),
+        ramp_s=args.ramp_s,
+    )
     if not args.ids:
         report.pop("accepted_ids")
     return report
@@ -124,14 +157,25 @@ def _streams(args) -> dict:
     plan = _load_plan(args)
     if not plan.get("video"):
         raise SystemExit("bench/classroom: the plan has no video to stream")
-    return run_streams(args.url, plan["video"], args.api or plan["classes"],
-                       streams=args.streams, pollers=args.pollers,
-                       seconds=args.seconds, rate=args.rate)
+    return run_streams(
+        args.url,
+        plan["video"],
+        args.api or plan["classes"],
+        streams=args.streams,
+        pollers=args.pollers,
+        seconds=args.seconds,
+        rate=args.rate,
+    )
 
 
 def _burst(args) -> dict:
-    report = run_burst(args.url, _load_plan(args), tablets=args.tablets,
-                       batch=args.batch, rounds=args.rounds)
+    report = run_burst(
+        args.url,
+        _load_plan(args),
+        tablets=args.tablets,
+        batch=args.batch,
+        rounds=args.rounds,
+    )
     if not args.ids:
         report.pop("accepted_ids")
     return report

@@ -75,8 +75,10 @@ class Recorder:
     def summary(self, seconds: float) -> dict:
         """Per-endpoint counts and percentiles in ms, plus an ``all`` row."""
         names = sorted(set(self.latencies) | set(self.errors))
-        rows = {name: self._row(self.latencies.get(name, []), name, seconds)
-                for name in names}
+        rows = {
+            name: self._row(self.latencies.get(name, []), name, seconds)
+            for name in names
+        }
         every = [value for values in self.latencies.values() for value in values]
         rows["all"] = self._row(every, None, seconds)
         return rows
@@ -114,8 +116,7 @@ class Connection:
     def close(self) -> None:
         self._conn.close()
 
-    def fetch(self, name, path, method="GET", headers=None, body=None,
-              expect=(200,)):
+    def fetch(self, name, path, method="GET", headers=None, body=None, expect=(200,)):
         """Send one request; return (status, headers, body) or None on error."""
         headers = dict(headers or {})
         if body is not None:

@@ -33,8 +33,11 @@ VIDEO_PACK = "bench-video"
 
 
 def hub_env() -> dict:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("CLASSROOM_HUB_")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CLASSROOM_HUB_")
+    }
     # Never advertise on the machine's real network from a benchmark.
     env["CLASSROOM_HUB_DISCOVERY_ENABLED"] = "0"
     env["PYTHONUNBUFFERED"] = "1"
@@ -42,15 +45,25 @@ def hub_env() -> dict:
 
 
 def _hub_cli(data_dir: Path, *args: str) -> None:
-    subprocess.run([str(HUB_PYTHON), "-m", "hub", "--data-dir", str(data_dir), *args],
-                   check=True, cwd=ROOT, env=hub_env(), stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(HUB_PYTHON), "-m", "hub", "--data-dir", str(data_dir), *args],
+        check=True,
+        cwd=ROOT,
+        env=hub_env(),
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def template(cache: Path, results: int, video_mb: int) -> Path:
     """The prepared data folder, built now unless a matching one is kept."""
     folder = cache / f"hub-{results}"
-    wanted = {"results": results, "video_mb": video_mb, "learners": LEARNERS,
-              "format": 1, "packs": _bundled_digest()}
+    wanted = {
+        "results": results,
+        "video_mb": video_mb,
+        "learners": LEARNERS,
+        "format": 1,
+        "packs": _bundled_digest(),
+    }
     stamp = folder / STAMP
     if stamp.exists() and json.loads(stamp.read_text()) == wanted:
         return folder / "data"
@@ -92,15 +105,35 @@ def _video_pack(folder: Path, video_mb: int) -> Path:
             digest.update(block)
             handle.write(block)
     manifest = {
-        "format": 1, "id": VIDEO_PACK, "version": "1.0.0", "kind": "guide",
+        "format": 1,
+        "id": VIDEO_PACK,
+        "version": "1.0.0",
+        "kind": "guide",
         "title": {"en": "Benchmark video", "mn": "Туршилтын видео"},
-        "languages": ["mn", "en"], "age_range": [3, 8], "license": "CC0-1.0",
+        "languages": ["mn", "en"],
+        "age_range": [3, 8],
+        "license": "CC0-1.0",
         "attribution": [],
-        "guides": [{"id": "watch", "title": {"en": "Watch"}, "sections": [
-            {"heading": {"en": "Watch"}, "paragraphs": {"en": ["A video."]},
-             "minutes": 1}]}],
-        "files": [{"path": "media/video/story.mp4", "size": video_mb * 2**20,
-                   "sha256": digest.hexdigest()}],
+        "guides": [
+            {
+                "id": "watch",
+                "title": {"en": "Watch"},
+                "sections": [
+                    {
+                        "heading": {"en": "Watch"},
+                        "paragraphs": {"en": ["A video."]},
+                        "minutes": 1,
+                    }
+                ],
+            }
+        ],
+        "files": [
+            {
+                "path": "media/video/story.mp4",
+                "size": video_mb * 2**20,
+                "sha256": digest.hexdigest(),
+            }
+        ],
     }
     (folder / "pack.json").write_text(json.dumps(manifest, ensure_ascii=False))
     return folder
@@ -120,9 +153,20 @@ def _add_class(data_dir: Path) -> list[str]:
         "state.close()\n"
         "print(json.dumps(ids))\n"
     )
-    done = subprocess.run([str(HUB_PYTHON), "-c", script, str(data_dir / "hub.json"),
-                           CLASS_NAME, str(LEARNERS)], check=True, cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            str(HUB_PYTHON),
+            "-c",
+            script,
+            str(data_dir / "hub.json"),
+            CLASS_NAME,
+            str(LEARNERS),
+        ],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(done.stdout)
 
 
@@ -132,22 +176,40 @@ def _fill_results(database: Path, learners: list[str], count: int) -> None:
 
     conn = sqlite3.connect(database)
     conn.execute("PRAGMA synchronous = OFF")
-    columns = ("id, learner_id, pack_id, pack_version, lesson_id, activity_id, "
-               "activity_type, language, item, response, correct, reaction_ms, "
-               "answered_at, tablet_seq, tablet_id, received_at, clock_trusted, "
-               "status")
+    columns = (
+        "id, learner_id, pack_id, pack_version, lesson_id, activity_id, "
+        "activity_type, language, item, response, correct, reaction_ms, "
+        "answered_at, tablet_seq, tablet_id, received_at, clock_trusted, "
+        "status"
+    )
     words = ("horse", "cow", "camel", "sheep", "goat")
     rows = (
-        (str(uuid.uuid4()), learners[n % len(learners)], "vocab-early-mn-en",
-         "1.0.0", "herd-animals", "herd-animals-listen-en", "listen_choose", "en",
-         words[n % 5], words[(n * 7) % 5], int(n % 5 == (n * 7) % 5),
-         500 + n % 5000, "2025-03-04T09:00:00.000+08:00", n, f"t-{n % 40}",
-         "2025-03-04T09:00:01.000+08:00", 1, 0 if n >= count - 1000 else 1)
+        (
+            str(uuid.uuid4()),
+            learners[n % len(learners)],
+            "vocab-early-mn-en",
+            "1.0.0",
+            "herd-animals",
+            "herd-animals-listen-en",
+            "listen_choose",
+            "en",
+            words[n % 5],
+            words[(n * 7) % 5],
+            int(n % 5 == (n * 7) % 5),
+            500 + n % 5000,
+            "2025-03-04T09:00:00.000+08:00",
+            n,
+            f"t-{n % 40}",
+            "2025-03-04T09:00:01.000+08:00",
+            1,
+            0 if n >= count - 1000 else 1,
+        )
         for n in range(count)
     )
     with conn:
-        conn.executemany(f"INSERT INTO results ({columns}) VALUES "
-                         f"({', '.join('?' * 18)})", rows)
+        conn.executemany(
+            f"INSERT INTO results ({columns}) VALUES ({', '.join('?' * 18)})", rows
+        )
     conn.close()
 
 
@@ -180,16 +242,31 @@ class HubServer:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        argv = [str(HUB_PYTHON), "-m", "hub", "serve", "--data-dir", str(self.data_dir),
-                "--host", "127.0.0.1", "--port", str(self.port)]
+        argv = [
+            str(HUB_PYTHON),
+            "-m",
+            "hub",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         return self.limits.wrap("hub", argv) if self.limits else argv
 
     def launch(self) -> float:
         """Start the process; return the wall-clock time it was started."""
         with open(self.log_path, "ab") as log:
             launched = time.time()
-            self.process = subprocess.Popen(self.command(), cwd=ROOT, stdout=log,
-                                            stderr=log, env={**hub_env(), **self.env})
+            self.process = subprocess.Popen(
+                self.command(),
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
+                env={**hub_env(), **self.env},
+            )
         return launched
 
     def start(self, timeout: float = 60) -> HubServer:

@@ -34,16 +34,20 @@ def in_namespace(argv: list[str]) -> list[str]:
 
 def make_namespace() -> None:
     """A namespace with only ``lo``, up; made again if it is left over."""
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                            check=True)
+    listed = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=True
+    )
     if NAMESPACE not in listed.stdout.split():
         subprocess.run(["ip", "netns", "add", NAMESPACE], check=True)
     subprocess.run(in_namespace(["ip", "link", "set", "lo", "up"]), check=True)
-    links = subprocess.run(in_namespace(["ip", "-o", "link"]), capture_output=True,
-                           text=True, check=True).stdout.splitlines()
+    links = subprocess.run(
+        in_namespace(["ip", "-o", "link"]), capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     if len(links) != 1:
-        raise SystemExit(f"bench/classroom: namespace {NAMESPACE} has more than "
-                         f"its loopback: {links}")
+        raise SystemExit(
+            f"bench/classroom: namespace {NAMESPACE} has more than "
+            f"its loopback: {links}"
+        )
 
 
 def remove_namespace() -> None:
@@ -72,19 +76,45 @@ class Kolibri:
         kolibri = self.venv / "bin" / "kolibri"
         if not kolibri.exists():
             subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
-            subprocess.run([str(self.venv / "bin" / "pip"), "install", "--quiet",
-                            f"kolibri=={VERSION}", "py-spy"], check=True)
+            subprocess.run(
+                [
+                    str(self.venv / "bin" / "pip"),
+                    "install",
+                    "--quiet",
+                    f"kolibri=={VERSION}",
+                    "py-spy",
+                ],
+                check=True,
+            )
             notes.append(f"installed kolibri {VERSION} in {self.venv}")
         if not (self.base / "provisioned").exists():
             # A home left by an interrupted provisioning is started afresh.
             shutil.rmtree(self.home, ignore_errors=True)
             make_namespace()
-            subprocess.run(in_namespace([
-                *self.env, str(kolibri), "manage", "provisiondevice",
-                "--facility", "Bench School", "--preset", "formal",
-                "--superusername", "admin", "--superuserpassword", "bench-only-1",
-                "--language_id", "en", "--noinput"]),
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                in_namespace(
+                    [
+                        *self.env,
+                        str(kolibri),
+                        "manage",
+                        "provisiondevice",
+                        "--facility",
+                        "Bench School",
+                        "--preset",
+                        "formal",
+                        "--superusername",
+                        "admin",
+                        "--superuserpassword",
+                        "bench-only-1",
+                        "--language_id",
+                        "en",
+                        "--noinput",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             (self.base / "provisioned").write_text(VERSION)
             notes.append(f"provisioned a Kolibri device in {self.home}")
         return notes
@@ -104,16 +134,18 @@ class Kolibri:
         return mapped
 
     def command(self, limits=None) -> list[str]:
-        argv = in_namespace([*self.env, str(self.venv / "bin" / "kolibri"), "start",
-                             "--foreground"])
+        argv = in_namespace(
+            [*self.env, str(self.venv / "bin" / "kolibri"), "start", "--foreground"]
+        )
         return limits.wrap("kolibri", argv) if limits else argv
 
     def launch(self, limits=None) -> float:
         make_namespace()
         with open(self.log_path, "ab") as log:
             launched = time.time()
-            self.process = subprocess.Popen(self.command(limits), stdout=log,
-                                            stderr=log, cwd=self.base)
+            self.process = subprocess.Popen(
+                self.command(limits), stdout=log, stderr=log, cwd=self.base
+            )
         return launched
 
     @property
@@ -128,4 +160,3 @@ class Kolibri:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-

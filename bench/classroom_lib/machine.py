@@ -30,12 +30,22 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 def describe_machine(data_dir: Path) -> dict:
     """What docs/performance.md states about the machine of a run."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-                  if line.startswith("model name")), platform.processor())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     meminfo = Path("/proc/meminfo").read_text().split()
     mem_kb = int(meminfo[meminfo.index("MemTotal:") + 1])
-    disk = subprocess.run(["df", "-h", "--output=source,fstype,size",
-                           str(data_dir)], capture_output=True, text=True, check=False)
+    disk = subprocess.run(
+        ["df", "-h", "--output=source,fstype,size", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return {
         "nproc": os.cpu_count(),
         "cpu_model": model,
@@ -56,9 +66,11 @@ def ensure_debian_packages(binaries: dict) -> list[str]:
 
     ``binaries`` maps a command (``wrk``) to its package (``wrk``).
     """
-    missing = [package for command, package in binaries.items()
-               if shutil.which(command) is None
-               and not Path("/usr/sbin", command).exists()]
+    missing = [
+        package
+        for command, package in binaries.items()
+        if shutil.which(command) is None and not Path("/usr/sbin", command).exists()
+    ]
     if not missing:
         return []
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
@@ -68,8 +80,12 @@ def ensure_debian_packages(binaries: dict) -> list[str]:
         )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                    *missing], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return [f"installed {', '.join(missing)} with apt-get"]
 
 
@@ -98,9 +114,9 @@ class PiLimits:
             "systemd-run": f"systemd-run --scope -p MemoryMax={self.memory_max}",
             "cgroup2": f"a cgroup v2 folder with memory.max={self.memory_max}",
             "cgroup1": f"a cgroup v1 memory folder with limit {self.memory_max} "
-                       "(this machine's init is not systemd)",
+            "(this machine's init is not systemd)",
             "prlimit": f"prlimit --as={self.memory_max} (address space, a "
-                       "stand-in for a memory bound)",
+            "stand-in for a memory bound)",
         }
         return f"taskset -c {self.cpu}; {means[self.method]}"
 
@@ -108,8 +124,15 @@ class PiLimits:
         """The command line that starts ``argv`` inside the limits."""
         pinned = ["taskset", "-c", self.cpu, *argv]
         if self.method == "systemd-run":
-            return ["systemd-run", "--scope", "--quiet", "--collect",
-                    "-p", f"MemoryMax={self.memory_max}", *pinned]
+            return [
+                "systemd-run",
+                "--scope",
+                "--quiet",
+                "--collect",
+                "-p",
+                f"MemoryMax={self.memory_max}",
+                *pinned,
+            ]
         if self.method == "prlimit":
             return ["prlimit", f"--as={self.max_bytes}", *pinned]
 

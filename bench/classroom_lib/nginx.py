@@ -59,12 +59,15 @@ class Nginx:
 
     def start(self, limits=None) -> Nginx:
         config = self.run_dir / "nginx.conf"
-        config.write_text(_CONFIG.format(run=self.run_dir, port=self.port,
-                                         root=self.packs_dir))
+        config.write_text(
+            _CONFIG.format(run=self.run_dir, port=self.port, root=self.packs_dir)
+        )
         argv = ["nginx", "-c", str(config), "-p", str(self.run_dir)]
-        self.process = subprocess.Popen(limits.wrap("nginx", argv) if limits else argv,
-                                        stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            limits.wrap("nginx", argv) if limits else argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self._wait()
         return self
 
@@ -72,8 +75,9 @@ class Nginx:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("nginx exited; see nginx-error.log in "
-                                   f"{self.run_dir}")
+                raise RuntimeError(
+                    f"nginx exited; see nginx-error.log in {self.run_dir}"
+                )
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return

@@ -39,8 +39,10 @@ def _read_plan(conn: Connection, class_name: str) -> dict:
     found = [group for group in classes if group["name"] == class_name]
     group = (found or classes)[0]
     learners = [learner["id"] for learner in group["learners"]]
-    pictures = [f"/static/pictures/{learner['picture']}.svg{mark}"
-                for learner in group["learners"]]
+    pictures = [
+        f"/static/pictures/{learner['picture']}.svg{mark}"
+        for learner in group["learners"]
+    ]
 
     lessons_url = f"/api/v1/classes/{group['id']}/lessons"
     listed = json.loads(_get(conn, lessons_url))["lessons"]
@@ -58,8 +60,10 @@ def _read_plan(conn: Connection, class_name: str) -> dict:
         for listed_file in manifest.get("files", []):
             if listed_file["path"].endswith(".mp4"):
                 base = pack["manifest_url"].rsplit("/", 1)[0]
-                video = {"url": f"{base}/{listed_file['path']}",
-                         "size": listed_file["size"]}
+                video = {
+                    "url": f"{base}/{listed_file['path']}",
+                    "size": listed_file["size"],
+                }
 
     return {
         "target": "hub",
@@ -79,15 +83,21 @@ def _read_plan(conn: Connection, class_name: str) -> dict:
 def _lesson(entry: dict, manifest: dict) -> dict:
     base = entry["manifest_url"].rsplit("/", 1)[0] + "/"
     words = {word["id"]: word for word in manifest.get("words", [])}
-    lesson = next(item for item in manifest["lessons"]
-                  if item["id"] == entry["lesson_id"])
+    lesson = next(
+        item for item in manifest["lessons"] if item["id"] == entry["lesson_id"]
+    )
     pictures, audio, activities = [], [], []
     for activity in lesson["activities"]:
         used = [words[word] for word in activity.get("words", []) if word in words]
         language = activity.get("language")
-        activities.append({"id": activity["id"], "type": activity["type"],
-                           "language": language,
-                           "words": [word["id"] for word in used]})
+        activities.append(
+            {
+                "id": activity["id"],
+                "type": activity["type"],
+                "language": language,
+                "words": [word["id"] for word in used],
+            }
+        )
         for word in used:
             if word.get("picture") and base + word["picture"] not in pictures:
                 pictures.append(base + word["picture"])
@@ -108,8 +118,9 @@ def _lesson(entry: dict, manifest: dict) -> dict:
 def _get(conn: Connection, path: str) -> bytes:
     answer = conn.fetch("plan", path)
     if answer is None:
-        raise RuntimeError(f"the hub did not answer {path}: "
-                           f"{conn.recorder.error_samples[-1:]}")
+        raise RuntimeError(
+            f"the hub did not answer {path}: {conn.recorder.error_samples[-1:]}"
+        )
     return answer[2]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -43,8 +44,14 @@ def main(argv: list[str]) -> int:
     run_dir.mkdir(parents=True)
     limits = PiLimits(cpu="0", memory_max=args.memory_max)
 
-    notes = ensure_debian_packages({"wrk": "wrk", "nginx": "nginx-light",
-                                    "taskset": "util-linux", "ip": "iproute2"})
+    notes = ensure_debian_packages(
+        {
+            "wrk": "wrk",
+            "nginx": "nginx-light",
+            "taskset": "util-linux",
+            "ip": "iproute2",
+        }
+    )
     kolibri = Kolibri()
     if "kolibri" in compare:
         notes += kolibri.install()
@@ -66,14 +73,19 @@ def main(argv: list[str]) -> int:
         report["hub"] = measure_hub(data_dir, run_dir, limits, args)
         plan = json.loads((run_dir / "plan-hub.json").read_text())
         if "kolibri" in compare:
-            report["kolibri"] = _guarded(measure_kolibri, kolibri, plan, data_dir,
-                                         run_dir, limits, args)
+            report["kolibri"] = _guarded(
+                measure_kolibri, kolibri, plan, data_dir, run_dir, limits, args
+            )
         if "nginx" in compare:
-            report["nginx"] = _guarded(measure_nginx, data_dir, run_dir, limits,
-                                       args, plan)
+            report["nginx"] = _guarded(
+                measure_nginx, data_dir, run_dir, limits, args, plan
+            )
     finally:
         limits.cleanup()
         remove_namespace()
+        if not args.keep_data:
+            # A copy of the template: hundreds of MB per run.
+            shutil.rmtree(run_dir / "hub-data", ignore_errors=True)
     report["run_minutes"] = round((time.monotonic() - started) / 60, 1)
     report["load_average_after"] = describe_machine(ROOT)["load_average"]
 
@@ -89,34 +101,58 @@ def _parser() -> argparse.ArgumentParser:
         prog="bench/classroom",
         description="A class of tablets against the hub, Kolibri and nginx, "
         "each Pi-sized, in one run. Load commands (tablets, streams, burst, "
-        "plan, first-answer) run one load alone: bench/classroom tablets -h.")
-    parser.add_argument("--tablets", type=int, default=40,
-                        help="tablets in the class run (default 40)")
-    parser.add_argument("--compare", default="kolibri,nginx",
-                        help="peers to run beside the hub: kolibri,nginx or ''")
-    parser.add_argument("--sweep", default="10,20,40,80",
-                        help="class sizes for the latency chart")
-    parser.add_argument("--seconds", type=float, default=60,
-                        help="length of each class run")
+        "plan, first-answer) run one load alone: bench/classroom tablets -h.",
+    )
+    parser.add_argument(
+        "--tablets", type=int, default=40, help="tablets in the class run (default 40)"
+    )
+    parser.add_argument(
+        "--compare",
+        default="kolibri,nginx",
+        help="peers to run beside the hub: kolibri,nginx or ''",
+    )
+    parser.add_argument(
+        "--sweep", default="10,20,40,80", help="class sizes for the latency chart"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=60, help="length of each class run"
+    )
     parser.add_argument("--stream-seconds", type=float, default=60)
     parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--idle-seconds", type=float, default=30)
     parser.add_argument("--cold-starts", type=int, default=5)
     parser.add_argument("--burst-rounds", type=int, default=20)
-    parser.add_argument("--results", type=int, default=1_000_000,
-                        help="results already stored in the hub")
+    parser.add_argument(
+        "--results",
+        type=int,
+        default=1_000_000,
+        help="results already stored in the hub",
+    )
     parser.add_argument("--video-mb", type=int, default=64)
-    parser.add_argument("--memory-max", default="512M",
-                        help="memory bound of each server (a Pi 3 has 1 GB)")
-    parser.add_argument("--hub-env", action="append", default=[],
-                        help="KEY=VALUE for the hub's environment (settings)")
+    parser.add_argument(
+        "--memory-max",
+        default="512M",
+        help="memory bound of each server (a Pi 3 has 1 GB)",
+    )
+    parser.add_argument(
+        "--hub-env",
+        action="append",
+        default=[],
+        help="KEY=VALUE for the hub's environment (settings)",
+    )
     parser.add_argument("--out", help="JSON file (default in .bench-runs/)")
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="keep the run's copy of the hub's data folder",
+    )
     return parser
 
 
 def _sizes(args) -> list[int]:
-    sizes = sorted({int(size) for size in args.sweep.split(",") if size}
-                   | {args.tablets})
+    sizes = sorted(
+        {int(size) for size in args.sweep.split(",") if size} | {args.tablets}
+    )
     return sizes
 
 
@@ -131,8 +167,12 @@ def measure_hub(data_dir: Path, run_dir: Path, limits: PiLimits, args) -> dict:
     figures: dict = {"env": env}
     try:
         figures["cold_start"] = scenarios.cold_start(
-            server.launch, server.stop, f"{server.url}/api/v1/info", [],
-            args.cold_starts)
+            server.launch,
+            server.stop,
+            f"{server.url}/api/v1/info",
+            [],
+            args.cold_starts,
+        )
         figures["idle"] = scenarios.idle(server.pid, 5, args.idle_seconds)
 
         plan = read_plan(server.url)
@@ -142,21 +182,26 @@ def measure_hub(data_dir: Path, run_dir: Path, limits: PiLimits, args) -> dict:
 
         figures["wrk"] = {}
         for path in (*HUB_API, SMALL_FILE):
-            figures["wrk"][path] = scenarios.raw_rate(target, path, run_dir,
-                                                      seconds=args.wrk_seconds)
+            figures["wrk"][path] = scenarios.raw_rate(
+                target, path, run_dir, seconds=args.wrk_seconds
+            )
         figures["wrk"]["large"] = scenarios.raw_rate(
-            target, plan["video"]["url"], run_dir, connections=1,
-            seconds=args.wrk_seconds)
+            target,
+            plan["video"]["url"],
+            run_dir,
+            connections=1,
+            seconds=args.wrk_seconds,
+        )
 
         figures["classes"] = {}
         ids = []
         for size in _sizes(args):
-            run = scenarios.a_class(target, size, args.seconds,
-                                    _video_tablets(size), keep_ids=True)
+            run = scenarios.a_class(
+                target, size, args.seconds, _video_tablets(size), keep_ids=True
+            )
             ids += run.pop("accepted_ids")
             figures["classes"][str(size)] = run
-        figures["streams"] = scenarios.streams(target, args.stream_seconds,
-                                               HUB_API[0])
+        figures["streams"] = scenarios.streams(target, args.stream_seconds, HUB_API[0])
         figures["burst"] = scenarios.burst(target, args.tablets, args.burst_rounds)
         ids += figures["burst"].pop("accepted_ids")
 
@@ -165,13 +210,13 @@ def measure_hub(data_dir: Path, run_dir: Path, limits: PiLimits, args) -> dict:
         figures["cgroup_peak_mb"] = _mb(limits.peak_bytes("hub"))
     finally:
         server.stop()
-    figures["stored_once"] = scenarios.stored_once(
-        data_dir / "results.sqlite3", ids)
+    figures["stored_once"] = scenarios.stored_once(data_dir / "results.sqlite3", ids)
     return figures
 
 
-def measure_kolibri(kolibri: Kolibri, plan: dict, data_dir: Path, run_dir: Path,
-                    limits: PiLimits, args) -> dict:
+def measure_kolibri(
+    kolibri: Kolibri, plan: dict, data_dir: Path, run_dir: Path, limits: PiLimits, args
+) -> dict:
     files = {url: _local_file(url, data_dir) for url in media_paths(plan)}
     mapped = kolibri_plan(plan, kolibri.store_media(files))
     plan_file = run_dir / "plan-kolibri.json"
@@ -183,44 +228,59 @@ def measure_kolibri(kolibri: Kolibri, plan: dict, data_dir: Path, run_dir: Path,
     figures: dict = {"version": "0.19.5"}
     try:
         figures["cold_start"] = scenarios.cold_start(
-            lambda: kolibri.launch(limits), kolibri.stop,
-            kolibri.url + CHEAPEST_API, prefix, max(1, min(3, args.cold_starts)))
+            lambda: kolibri.launch(limits),
+            kolibri.stop,
+            kolibri.url + CHEAPEST_API,
+            prefix,
+            max(1, min(3, args.cold_starts)),
+        )
         figures["idle"] = scenarios.idle(kolibri.pid, 5, args.idle_seconds)
-        target = scenarios.Target("kolibri", kolibri.url, kolibri.pid, prefix,
-                                  plan_file)
+        target = scenarios.Target(
+            "kolibri", kolibri.url, kolibri.pid, prefix, plan_file
+        )
         small = mapped["lessons"][0]["pictures"][0]
         figures["wrk"] = {
-            CHEAPEST_API: scenarios.raw_rate(target, CHEAPEST_API, run_dir,
-                                             seconds=args.wrk_seconds),
-            "small": scenarios.raw_rate(target, small, run_dir,
-                                        seconds=args.wrk_seconds),
+            CHEAPEST_API: scenarios.raw_rate(
+                target, CHEAPEST_API, run_dir, seconds=args.wrk_seconds
+            ),
+            "small": scenarios.raw_rate(
+                target, small, run_dir, seconds=args.wrk_seconds
+            ),
         }
         figures["classes"] = {}
         for size in _sizes(args):
             figures["classes"][str(size)] = scenarios.a_class(
-                target, size, args.seconds, _video_tablets(size))
-        figures["streams"] = scenarios.streams(target, args.stream_seconds,
-                                               CHEAPEST_API)
+                target, size, args.seconds, _video_tablets(size)
+            )
+        figures["streams"] = scenarios.streams(
+            target, args.stream_seconds, CHEAPEST_API
+        )
         time.sleep(5)
-        figures["rss_mb_after_run"] = round(sample(kolibri.pid)["rss_bytes"] / 2**20,
-                                            1)
+        figures["rss_mb_after_run"] = round(sample(kolibri.pid)["rss_bytes"] / 2**20, 1)
     finally:
         kolibri.stop()
     return figures
 
 
-def measure_nginx(data_dir: Path, run_dir: Path, limits: PiLimits, args,
-                  plan: dict) -> dict:
+def measure_nginx(
+    data_dir: Path, run_dir: Path, limits: PiLimits, args, plan: dict
+) -> dict:
     nginx = Nginx(data_dir / "packs", run_dir).start(limits)
     target = scenarios.Target("nginx", nginx.url, nginx.pid)
     try:
         return {
             "version": _nginx_version(),
             "wrk": {
-                SMALL_FILE: scenarios.raw_rate(target, SMALL_FILE, run_dir,
-                                               seconds=args.wrk_seconds),
-                "large": scenarios.raw_rate(target, plan["video"]["url"], run_dir,
-                                            connections=1, seconds=args.wrk_seconds),
+                SMALL_FILE: scenarios.raw_rate(
+                    target, SMALL_FILE, run_dir, seconds=args.wrk_seconds
+                ),
+                "large": scenarios.raw_rate(
+                    target,
+                    plan["video"]["url"],
+                    run_dir,
+                    connections=1,
+                    seconds=args.wrk_seconds,
+                ),
             },
         }
     finally:
@@ -230,7 +290,7 @@ def measure_nginx(data_dir: Path, run_dir: Path, limits: PiLimits, args,
 def _local_file(url: str, data_dir: Path) -> Path:
     path = url.split("?", 1)[0]
     if path.startswith("/packs/"):
-        return data_dir / "packs" / path[len("/packs/"):]
+        return data_dir / "packs" / path[len("/packs/") :]
     return ROOT / "hub" / path.lstrip("/")
 
 
@@ -247,10 +307,20 @@ def _mb(value) -> float | None:
 
 
 def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
-    dirty = subprocess.run(["git", "status", "--porcelain", "hub"], cwd=ROOT,
-                           capture_output=True, text=True, check=False).stdout.strip()
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "hub"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     return done.stdout.strip() + ("+changes in hub/" if dirty else "")
 
 

@@ -24,16 +24,18 @@ RECEIVE_BUFFER = 64 * 1024
 STALL_S = 30.0
 
 
-def stream_video(base_url: str, url: str, size: int, rate: int, deadline: float,
-                 recorder: Recorder) -> dict:
+def stream_video(
+    base_url: str, url: str, size: int, rate: int, deadline: float, recorder: Recorder
+) -> dict:
     """Read ``url`` at ``rate`` bytes/s until ``deadline``; return what happened."""
     host, port = local_address(base_url)
     started = time.monotonic()
     total = 0
     cut = None
     while time.monotonic() < deadline and cut is None:
-        got, cut = _one_pass(host, port, url, size, rate, deadline, recorder, total,
-                             started)
+        got, cut = _one_pass(
+            host, port, url, size, rate, deadline, recorder, total, started
+        )
         total += got
     seconds = time.monotonic() - started
     if cut is not None:
@@ -55,8 +57,10 @@ def _one_pass(host, port, url, size, rate, deadline, recorder, before, started):
     got = 0
     try:
         sock.connect((host, port))
-        request = (f"GET {url} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                   "Range: bytes=0-\r\nConnection: close\r\n\r\n")
+        request = (
+            f"GET {url} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Range: bytes=0-\r\nConnection: close\r\n\r\n"
+        )
         sock.sendall(request.encode())
         head, body = _read_head(sock)
         status = head.split(b" ", 2)[1]
@@ -98,9 +102,16 @@ def _read_head(sock) -> tuple[bytes, bytes]:
     return head, body
 
 
-def run_streams(base_url: str, video: dict, api_path: str, streams: int = 6,
-                pollers: int = 10, seconds: float = 60.0, rate: int = 200_000,
-                poll_every_s: float = 1.0) -> dict:
+def run_streams(
+    base_url: str,
+    video: dict,
+    api_path: str,
+    streams: int = 6,
+    pollers: int = 10,
+    seconds: float = 60.0,
+    rate: int = 200_000,
+    poll_every_s: float = 1.0,
+) -> dict:
     """``streams`` videos at ``rate`` while ``pollers`` call ``api_path``."""
     cpu_before = _cpu_seconds()
     started = time.monotonic()
@@ -109,8 +120,9 @@ def run_streams(base_url: str, video: dict, api_path: str, streams: int = 6,
     recorders = [Recorder() for _ in range(streams + pollers)]
 
     def play(index):
-        results[index] = stream_video(base_url, video["url"], video["size"], rate,
-                                      deadline, recorders[index])
+        results[index] = stream_video(
+            base_url, video["url"], video["size"], rate, deadline, recorders[index]
+        )
 
     def poll(index):
         conn = Connection(base_url, recorders[streams + index])
@@ -123,10 +135,12 @@ def run_streams(base_url: str, video: dict, api_path: str, streams: int = 6,
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=play, args=(i,), daemon=True)
-               for i in range(streams)]
-    threads += [threading.Thread(target=poll, args=(i,), daemon=True)
-                for i in range(pollers)]
+    threads = [
+        threading.Thread(target=play, args=(i,), daemon=True) for i in range(streams)
+    ]
+    threads += [
+        threading.Thread(target=poll, args=(i,), daemon=True) for i in range(pollers)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -79,9 +79,14 @@ class Tablet(threading.Thread):
 
         if self.number < options["video_tablets"] and self.plan.get("video"):
             video = self.plan["video"]
-            self.stream = stream_video(self.base_url, video["url"], video["size"],
-                                       options["video_rate"], options["deadline"],
-                                       self.recorder)
+            self.stream = stream_video(
+                self.base_url,
+                video["url"],
+                video["size"],
+                options["video_rate"],
+                options["deadline"],
+                self.recorder,
+            )
             return
 
         for picture in self.plan["sign_in_pictures"]:
@@ -119,8 +124,9 @@ class Tablet(threading.Thread):
             activity = activities[turn % len(activities)]
             if activity["type"] != "go_no_go" and lesson["audio"]:
                 sound = lesson["audio"][turn % len(lesson["audio"])]
-                self._get("audio_range", sound, headers={"Range": "bytes=0-"},
-                          expect=(206,))
+                self._get(
+                    "audio_range", sound, headers={"Range": "bytes=0-"}, expect=(206,)
+                )
             self.queue.append(self._answer(lesson, activity, turn))
             self.answered += 1
 
@@ -160,8 +166,9 @@ class Tablet(threading.Thread):
             return
 
         body = json.dumps({"tablet_id": f"t-bench-{self.number}", "results": batch})
-        answer = self.conn.fetch("results", self.plan["results"], method="POST",
-                                 body=body.encode())
+        answer = self.conn.fetch(
+            "results", self.plan["results"], method="POST", body=body.encode()
+        )
         if answer is None:
             return
         settled = json.loads(answer[2])
@@ -175,8 +182,9 @@ class Tablet(threading.Thread):
         if etag is None:
             answer = self._get(first_name, url)
         else:
-            answer = self._get(again_name, url, headers={"If-None-Match": etag},
-                               expect=(304, 200))
+            answer = self._get(
+                again_name, url, headers={"If-None-Match": etag}, expect=(304, 200)
+            )
         if answer is not None and answer[1].getheader("ETag"):
             self.etags[url] = answer[1].getheader("ETag")
 
@@ -193,9 +201,17 @@ class Tablet(threading.Thread):
         return moment < deadline
 
 
-def run_class(base_url: str, plan: dict, tablets: int, seconds: float,
-              video_tablets: int = 0, video_rate: int = 200_000,
-              think_s=(3.0, 9.0), ramp_s: float = 1.0, seed: int = 1) -> dict:
+def run_class(
+    base_url: str,
+    plan: dict,
+    tablets: int,
+    seconds: float,
+    video_tablets: int = 0,
+    video_rate: int = 200_000,
+    think_s=(3.0, 9.0),
+    ramp_s: float = 1.0,
+    seed: int = 1,
+) -> dict:
     """Run ``tablets`` tablets for ``seconds``; return the figures and ids."""
     cpu_before = _cpu_seconds()
     started = time.monotonic()
@@ -246,8 +262,10 @@ def run_class(base_url: str, plan: dict, tablets: int, seconds: float,
 def _groups(recorder: Recorder, seconds: float) -> dict:
     """API calls and pages together, and media, as the targets count them."""
     groups = {}
-    for group, names in (("api_and_pages", API_NAMES + PAGE_NAMES),
-                         ("media", MEDIA_NAMES)):
+    for group, names in (
+        ("api_and_pages", API_NAMES + PAGE_NAMES),
+        ("media", MEDIA_NAMES),
+    ):
         part = Recorder()
         for name in names:
             part.latencies[name] = recorder.latencies.get(name, [])

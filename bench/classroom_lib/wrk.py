@@ -30,26 +30,54 @@ end
 """
 
 
-def run_wrk(url: str, script_dir: Path, connections: int = 40, seconds: int = 10,
-            cpu: str = "1", prefix: list[str] | None = None,
-            timeout_s: int = 10) -> dict:
+def run_wrk(
+    url: str,
+    script_dir: Path,
+    connections: int = 40,
+    seconds: int = 10,
+    cpu: str = "1",
+    prefix: list[str] | None = None,
+    timeout_s: int = 10,
+) -> dict:
     """Load ``url`` for ``seconds``; req/s, bytes/s, errors and latency in ms."""
     script = script_dir / "wrk-report.lua"
     script.write_text(_REPORT)
-    argv = [*(prefix or []), "taskset", "-c", cpu, "wrk", "-t1",
-            f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s",
-            "-s", str(script), url]
-    done = subprocess.run(argv, capture_output=True, text=True,
-                          timeout=seconds + 60, check=False)
-    line = next((line for line in done.stdout.splitlines()
-                 if line.startswith("WRKJSON ")), None)
+    argv = [
+        *(prefix or []),
+        "taskset",
+        "-c",
+        cpu,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        f"--timeout={timeout_s}s",
+        "-s",
+        str(script),
+        url,
+    ]
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    line = next(
+        (line for line in done.stdout.splitlines() if line.startswith("WRKJSON ")), None
+    )
     if line is None:
-        raise RuntimeError(f"wrk gave no report for {url}:\n{done.stdout}\n"
-                           f"{done.stderr}")
-    raw = json.loads(line[len("WRKJSON "):])
+        raise RuntimeError(
+            f"wrk gave no report for {url}:\n{done.stdout}\n{done.stderr}"
+        )
+    raw = json.loads(line[len("WRKJSON ") :])
     seconds_run = raw["duration_us"] / 1e6
-    errors = sum(raw[key] for key in ("connect_errors", "read_errors",
-                                      "write_errors", "status_errors", "timeouts"))
+    errors = sum(
+        raw[key]
+        for key in (
+            "connect_errors",
+            "read_errors",
+            "write_errors",
+            "status_errors",
+            "timeouts",
+        )
+    )
     return {
         "url": url.split("/", 3)[-1] and "/" + url.split("/", 3)[-1],
         "connections": connections,

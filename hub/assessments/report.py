@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-import requests
 
 from ..cli import CommandError
 from .checks import checks_of
@@ -135,6 +134,10 @@ def read_lrs(url: str, user: str, password: str, since=None) -> list[dict]:
     XXX Holds them all in memory; the proper fix scores page by page,
     keeping only the open attempts.
     """
+    # Imported here: every command loads this module, and the server
+    # should not carry requests in memory for a report it never makes.
+    import requests
+
     if urlsplit(url).scheme not in ("http", "https"):
         raise CommandError(f"--lrs {url!r} is not an http(s) address")
     address = urljoin(url if url.endswith("/") else url + "/", "statements")
