@@ -23,6 +23,8 @@ import time
 import uuid
 from pathlib import Path
 
+from .server_process import ServerProcess
+
 ROOT = Path(__file__).resolve().parents[2]
 HUB_PYTHON = ROOT / ".venv" / "bin" / "python"
 BUNDLED = ROOT / "content_packs"
@@ -226,8 +228,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class HubServer:
+class HubServer(ServerProcess):
     """``classroom-hub serve`` on 127.0.0.1, optionally inside ``PiLimits``."""
+
+    stop_grace_s = 20
 
     def __init__(self, data_dir: Path, limits=None, env: dict | None = None):
         self.data_dir = Path(data_dir)
@@ -273,19 +277,6 @@ class HubServer:
         self.launch()
         wait_for_answer(f"{self.url}/api/v1/info", timeout, self.process)
         return self
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
 
 
 def wait_for_answer(url: str, timeout: float, process=None) -> None:

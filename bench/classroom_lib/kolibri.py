@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from .hub_side import ROOT
+from .server_process import ServerProcess
 
 VERSION = "0.19.5"
 NAMESPACE = "chbench-kolibri"
@@ -54,7 +55,9 @@ def remove_namespace() -> None:
     subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True, check=False)
 
 
-class Kolibri:
+class Kolibri(ServerProcess):
+    stop_grace_s = 60
+
     def __init__(self, base: Path = ROOT / ".bench-kolibri"):
         self.base = base
         self.venv = base / "venv"
@@ -147,16 +150,3 @@ class Kolibri:
                 self.command(limits), stdout=log, stderr=log, cwd=self.base
             )
         return launched
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .hub_side import free_port
+from .server_process import ServerProcess
 
 _CONFIG = """
 worker_processes 1;
@@ -46,7 +47,9 @@ http {{
 """
 
 
-class Nginx:
+class Nginx(ServerProcess):
+    stop_grace_s = 10
+
     def __init__(self, packs_dir: Path, run_dir: Path):
         self.packs_dir = packs_dir
         self.run_dir = run_dir
@@ -84,16 +87,3 @@ class Nginx:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("nginx did not start listening in 10 s")
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
