@@ -334,26 +334,10 @@
         });
       }
 
-      function tap(event) {
+      CH.dom.onTap(zone, function () {
         var tappedAt = now();
-        if (event.type === 'touchstart') {
-          // No mousedown and click after it: one touch, one tap.
-          event.preventDefault();
-        }
         if (trial !== null) {
           answer(tappedAt);
-        }
-      }
-
-      zone.addEventListener('touchstart', tap, { passive: false });
-      zone.addEventListener('mousedown', tap);
-      zone.addEventListener('keydown', function (event) {
-        if (event.key === ' ' || event.key === 'Enter' || event.keyCode === 32 ||
-            event.keyCode === 13) {
-          event.preventDefault();
-          if (!event.repeat) {
-            tap(event);
-          }
         }
       });
     });

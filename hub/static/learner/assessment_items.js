@@ -228,21 +228,10 @@
         });
     }
 
-    function tap(event) {
+    CH.dom.onTap(zone, function () {
       var at = now();
-      if (event.type === 'touchstart') {
-        event.preventDefault();
-      }
       if (shownAt !== null) {
         end(at);
-      }
-    }
-    zone.addEventListener('touchstart', tap, { passive: false });
-    zone.addEventListener('mousedown', tap);
-    zone.addEventListener('keydown', function (event) {
-      if ((event.key === ' ' || event.key === 'Enter') && !event.repeat) {
-        event.preventDefault();
-        tap(event);
       }
     });
 

@@ -84,5 +84,30 @@
     return copy;
   }
 
-  CH.dom = { el: el, icon: icon, picture: picture, clear: clear, shuffle: shuffle };
+  // A big zone that answers a touch, a mouse press, or Space/Enter from a
+  // teacher's keyboard, once each: a touch is not followed by mousedown,
+  // and a held key does not repeat. keyCode is for old Android WebViews.
+  function onTap(zone, handler) {
+    zone.addEventListener('touchstart', function (event) {
+      event.preventDefault();
+      handler();
+    }, { passive: false });
+    zone.addEventListener('mousedown', function () {
+      handler();
+    });
+    zone.addEventListener('keydown', function (event) {
+      if (event.key === ' ' || event.key === 'Enter' || event.keyCode === 32 ||
+          event.keyCode === 13) {
+        event.preventDefault();
+        if (!event.repeat) {
+          handler();
+        }
+      }
+    });
+  }
+
+  CH.dom = {
+    el: el, icon: icon, picture: picture, clear: clear, shuffle: shuffle,
+    onTap: onTap
+  };
 })(window.CH = window.CH || {});
